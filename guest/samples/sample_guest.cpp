@@ -1,0 +1,155 @@
+// sample_guest.cpp: the guest every snapvm test, fuzz target, property and benchmark drives. It offers
+// typed echo and arithmetic, global and heap state, a host-call round trip, and functions that
+// misbehave on purpose so the host's handling of each failure can be tested.
+#include "snapvm_guest.h"
+
+using namespace snapvm::guest;  // NOLINT
+
+namespace {
+
+using VT = ValueType;
+
+int64_t g_global = 0;
+int64_t g_counter = 0;
+uint8_t* g_buffer = nullptr;
+uint64_t g_buffer_size = 0;
+volatile int g_keep_recursing = 1;
+
+uint64_t fnv1a(const uint8_t* p, uint64_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (uint64_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+WireValue identity(const WireValue* args, uint8_t) { return args[0]; }
+
+WireValue add_i32(const WireValue* a, uint8_t) {
+  return make_i32(static_cast<int32_t>(static_cast<uint32_t>(a[0].i32) + static_cast<uint32_t>(a[1].i32)));
+}
+WireValue add_f64(const WireValue* a, uint8_t) { return make_f64(a[0].f64 + a[1].f64); }
+
+WireValue set_global(const WireValue* a, uint8_t) {
+  g_global = a[0].i64;
+  return make_void();
+}
+WireValue get_global(const WireValue*, uint8_t) { return make_i64(g_global); }
+WireValue increment(const WireValue*, uint8_t) { return make_i64(++g_counter); }
+
+// Appends bytes to a heap buffer; returns the new length.
+WireValue buffer_append(const WireValue* a, uint8_t) {
+  auto* grown = static_cast<uint8_t*>(realloc(g_buffer, g_buffer_size + a[0].span.size));
+  if (grown == nullptr) abort(12, "heap exhausted");
+  __builtin_memcpy(grown + g_buffer_size, a[0].span.data, a[0].span.size);
+  g_buffer = grown;
+  g_buffer_size += a[0].span.size;
+  return make_u64(g_buffer_size);
+}
+
+// Replaces the buffer with `size` bytes of a pattern from `seed`; returns their checksum.
+WireValue buffer_fill(const WireValue* a, uint8_t) {
+  free(g_buffer);
+  g_buffer = static_cast<uint8_t*>(malloc(a[0].u64));
+  if (g_buffer == nullptr && a[0].u64 != 0) abort(12, "heap exhausted");
+  g_buffer_size = g_buffer == nullptr ? 0 : a[0].u64;
+  uint32_t x = a[1].u32 | 1;
+  for (uint64_t i = 0; i < g_buffer_size; ++i) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    g_buffer[i] = static_cast<uint8_t>(x);
+  }
+  return make_u64(fnv1a(g_buffer, g_buffer_size));
+}
+
+WireValue buffer_checksum(const WireValue*, uint8_t) { return make_u64(fnv1a(g_buffer, g_buffer_size)); }
+
+// Writes one byte into each of `pages` pages of the buffer (which must be that large): dirties pages.
+WireValue touch_pages(const WireValue* a, uint8_t) {
+  uint64_t pages = a[0].u64;
+  if (pages * 4096 > g_buffer_size) abort(13, "buffer smaller than the pages to touch");
+  for (uint64_t i = 0; i < pages; ++i) g_buffer[i * 4096] = static_cast<uint8_t>(g_buffer[i * 4096] + 1);
+  return make_u64(pages);
+}
+
+WireValue call_host_add(const WireValue* a, uint8_t) { return call_host("HostAdd", a, 2); }
+WireValue call_host_echo(const WireValue* a, uint8_t) { return call_host("HostEcho", a, 1); }
+
+WireValue log_message(const WireValue* a, uint8_t) {
+  log(LogLevel::kInfo, reinterpret_cast<const char*>(a[0].span.data), a[0].span.size);
+  return make_void();
+}
+
+// ---- misbehaviour ------------------------------------------------------------------------------
+WireValue null_deref(const WireValue*, uint8_t) {
+  uint64_t address = 0, value = 0;
+  asm volatile("mov (%1), %0" : "=r"(value) : "r"(address) : "memory");
+  return make_u64(value);
+}
+WireValue undefined_instruction(const WireValue*, uint8_t) {
+  asm volatile("ud2");
+  return make_void();
+}
+WireValue divide(const WireValue* a, uint8_t) {
+  int32_t quotient = 0;
+  int32_t dividend = 100;
+  int32_t divisor = a[0].i32;
+  asm volatile("cltd\n\tidivl %2" : "+a"(dividend), "=d"(quotient) : "r"(divisor) : "cc");
+  return make_i32(dividend);
+}
+WireValue write_code(const WireValue*, uint8_t) {
+  auto* code = reinterpret_cast<volatile uint8_t*>(&identity);
+  *code = 0xc3;
+  return make_void();
+}
+__attribute__((noinline)) uint64_t recurse(uint64_t depth) {
+  volatile uint8_t frame[512];
+  frame[depth % sizeof frame] = static_cast<uint8_t>(depth);
+  if (!g_keep_recursing) return frame[0];
+  return recurse(depth + 1) + frame[depth % sizeof frame];
+}
+WireValue stack_overflow(const WireValue*, uint8_t) { return make_u64(recurse(0)); }
+WireValue spin(const WireValue*, uint8_t) {
+  for (;;) asm volatile("pause");
+}
+WireValue guest_abort(const WireValue* a, uint8_t) {
+  static char message[256];
+  uint32_t n = a[1].span.size < sizeof message - 1 ? a[1].span.size : sizeof message - 1;
+  __builtin_memcpy(message, a[1].span.data, n);
+  message[n] = '\0';
+  abort(a[0].i32, message);
+}
+
+}  // namespace
+
+extern "C" void guest_main() {
+  register_function("Echo", identity, VT::kString, VT::kString);
+  register_function("EchoBool", identity, VT::kBool, VT::kBool);
+  register_function("EchoI32", identity, VT::kI32, VT::kI32);
+  register_function("EchoU32", identity, VT::kU32, VT::kU32);
+  register_function("EchoI64", identity, VT::kI64, VT::kI64);
+  register_function("EchoU64", identity, VT::kU64, VT::kU64);
+  register_function("EchoF32", identity, VT::kF32, VT::kF32);
+  register_function("EchoF64", identity, VT::kF64, VT::kF64);
+  register_function("EchoBytes", identity, VT::kBytes, VT::kBytes);
+  register_function("Add", add_i32, VT::kI32, VT::kI32, VT::kI32);
+  register_function("AddF64", add_f64, VT::kF64, VT::kF64, VT::kF64);
+  register_function("SetGlobal", set_global, VT::kVoid, VT::kI64);
+  register_function("GetGlobal", get_global, VT::kI64);
+  register_function("Increment", increment, VT::kI64);
+  register_function("BufferAppend", buffer_append, VT::kU64, VT::kBytes);
+  register_function("BufferFill", buffer_fill, VT::kU64, VT::kU64, VT::kU32);
+  register_function("BufferChecksum", buffer_checksum, VT::kU64);
+  register_function("TouchPages", touch_pages, VT::kU64, VT::kU64);
+  register_function("CallHostAdd", call_host_add, VT::kI64, VT::kI64, VT::kI64);
+  register_function("CallHostEcho", call_host_echo, VT::kString, VT::kString);
+  register_function("Log", log_message, VT::kVoid, VT::kString);
+  register_function("NullDeref", null_deref, VT::kU64);
+  register_function("Ud2", undefined_instruction, VT::kVoid);
+  register_function("Divide", divide, VT::kI32, VT::kI32);
+  register_function("WriteCode", write_code, VT::kVoid);
+  register_function("StackOverflow", stack_overflow, VT::kU64);
+  register_function("Spin", spin, VT::kVoid);
+  register_function("Abort", guest_abort, VT::kVoid, VT::kI32, VT::kString);
+
+  require_host_function("HostAdd", VT::kI64, VT::kI64, VT::kI64);
+  require_host_function("HostEcho", VT::kString, VT::kString);
+  log(LogLevel::kInfo, "sample guest initialised");
+}
