@@ -57,12 +57,16 @@ using Status = Result<void>;
 
 // TRY(expr): evaluate a Result; on error return it from the enclosing function, else yield the value.
 // A GNU statement expression, as in SerenityOS AK/Try.h; g++ and clang both accept it.
-#define SNAPVM_TRY(expr)                                      \
+#define SNAPVM_TRY_CONCAT_(a, b) a##b
+#define SNAPVM_TRY_NAME_(n) SNAPVM_TRY_CONCAT_(snapvm_try_result_, n)
+#define SNAPVM_TRY_IMPL_(expr, name)                          \
   __extension__({                                             \
-    auto&& snapvm_try_result_ = (expr);                       \
-    if (!snapvm_try_result_.has_value()) {                    \
-      return std::move(snapvm_try_result_).error();           \
+    auto&& name = (expr);                                     \
+    if (!name.has_value()) {                                  \
+      return std::move(name).error();                         \
     }                                                         \
-    std::move(snapvm_try_result_).value();                    \
+    std::move(name).value();                                  \
   })
+// A unique name per expansion, so TRY nests (TRY(f(TRY(g())))) without shadowing.
+#define SNAPVM_TRY(expr) SNAPVM_TRY_IMPL_(expr, SNAPVM_TRY_NAME_(__COUNTER__))
 #define TRY(expr) SNAPVM_TRY(expr)

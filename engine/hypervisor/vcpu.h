@@ -1,0 +1,49 @@
+// vcpu.h: one vCPU: its fd, the shared kvm_run page, the run loop step and its register state.
+// Methods are named for their ioctls; state crosses in the plain structs of vcpu_state.h.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include "hypervisor/exits.h"
+#include "memory/mapping.h"
+#include "snapvm/result.h"
+#include "snapvm/vcpu_state.h"
+
+namespace snapvm {
+
+class Vm;
+
+class Vcpu {
+ public:
+  static Result<Vcpu> create(const Vm& vm);
+
+  // KVM_RUN once; EINTR comes back as exit::Interrupted, other failures as errors.
+  Result<Exit> run();
+
+  Result<GeneralRegisters> get_regs() const;
+  Status set_regs(const GeneralRegisters& regs);
+  Result<SpecialRegisters> get_sregs() const;
+  Status set_sregs(const SpecialRegisters& sregs);
+  Result<FpuState> get_fpu() const;
+  Status set_fpu(const FpuState& fpu);
+  Result<VcpuState> get_state() const;
+  Status set_state(const VcpuState& state);
+
+  // The kvm_run page: cancellation sets immediate_exit from another thread or a signal handler.
+  kvm_run* run_page() const { return reinterpret_cast<kvm_run*>(run_.data()); }
+
+ private:
+  Vcpu(UniqueFd fd, Mapping run) : fd_(std::move(fd)), run_(std::move(run)) {}
+  UniqueFd fd_;
+  Mapping run_;
+};
+
+// Conversions between KVM's structs and snapvm's plain ones (every field).
+GeneralRegisters from_kvm(const kvm_regs& r);
+kvm_regs to_kvm(const GeneralRegisters& r);
+SpecialRegisters from_kvm(const kvm_sregs& s);
+kvm_sregs to_kvm(const SpecialRegisters& s);
+FpuState from_kvm(const kvm_fpu& f);
+kvm_fpu to_kvm(const FpuState& f);
+
+}  // namespace snapvm

@@ -1,0 +1,41 @@
+// guest_memory.h: the host mapping behind a VM's memory slot. One reservation of memory_size bytes;
+// regions of a snapshot are mapped over it MAP_PRIVATE|MAP_FIXED (copy-on-write from the blob's fd).
+// Every host access is bounds-checked, and host writes are recorded for restore (KVM's dirty log only
+// sees the guest's writes).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "memory/mapping.h"
+#include "snapvm/result.h"
+
+namespace snapvm::detail {
+
+class GuestMemory {
+ public:
+  static Result<GuestMemory> create(uint64_t size);
+
+  // Replaces [guest_address, +size) with a private copy-on-write mapping of `fd` at `file_offset`.
+  Status map_private(uint64_t guest_address, uint64_t size, int fd, uint64_t file_offset);
+
+  uint64_t size() const { return mapping_.size(); }
+  uint8_t* host_base() const { return mapping_.data(); }
+  std::span<uint8_t> all() const { return {mapping_.data(), mapping_.size()}; }
+  // [address, address + length) or an error naming `what`.
+  Result<std::span<uint8_t>> range(uint64_t address, uint64_t length, const char* what) const;
+  Result<uint64_t> read_u64(uint64_t address) const;
+
+  void mark_host_write(uint64_t address, uint64_t length);
+  // One bit per page; bits set by mark_host_write.
+  std::vector<uint64_t>& host_dirty() { return host_dirty_; }
+  size_t bitmap_words() const { return host_dirty_.size(); }
+
+ private:
+  GuestMemory(Mapping m, size_t words) : mapping_(std::move(m)), host_dirty_(words, 0) {}
+  Mapping mapping_;
+  std::vector<uint64_t> host_dirty_;
+};
+
+}  // namespace snapvm::detail

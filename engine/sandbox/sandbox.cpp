@@ -1,0 +1,149 @@
+// sandbox.cpp: the public sandbox classes over detail::Machine.
+#include "snapvm/sandbox.h"
+
+#include "elf/elf_loader.h"
+#include "sandbox/machine.h"
+
+namespace snapvm {
+
+bool InterruptHandle::cancel() const { return shared_->state.cancel(); }
+
+Status HostFunctions::add(std::string name, Signature signature, HostFunction fn) {
+  if (name.empty() || name.size() > abi::kMaxNameLength) {
+    Error e = make_error(ErrorCode::kInvalidConfig, "host function name", "1 to 128 bytes");
+    e.value = name.size();
+    return e;
+  }
+  if (signature.params.size() > abi::kMaxArgs) {
+    return make_error(ErrorCode::kInvalidConfig, name, "more than 16 parameters");
+  }
+  for (ValueType t : signature.params) {
+    if (t == ValueType::kVoid) return make_error(ErrorCode::kInvalidConfig, name, "a parameter of type void");
+  }
+  if (!fn) return make_error(ErrorCode::kInvalidConfig, name, "empty function");
+  if (entries_.contains(name)) return make_error(ErrorCode::kDuplicateHostFunction, name);
+  entries_.emplace(std::move(name), HostFunctionEntry{std::move(signature), std::move(fn)});
+  return {};
+}
+
+const HostFunctionEntry* HostFunctions::find(std::string_view name) const {
+  auto it = entries_.find(name);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+// ---- UninitializedSandbox ----------------------------------------------------------------------
+
+UninitializedSandbox::UninitializedSandbox(std::unique_ptr<detail::Machine> m) : machine_(std::move(m)) {}
+UninitializedSandbox::UninitializedSandbox(UninitializedSandbox&&) noexcept = default;
+UninitializedSandbox& UninitializedSandbox::operator=(UninitializedSandbox&&) noexcept = default;
+UninitializedSandbox::~UninitializedSandbox() = default;
+
+Result<UninitializedSandbox> UninitializedSandbox::from_elf_file(const std::filesystem::path& path,
+                                                                 const SandboxConfig& config) {
+  TRY(config.validate());
+  ElfImage image = TRY(parse_elf_file(path));
+  auto m = TRY(detail::Machine::from_elf(image, config));
+  return UninitializedSandbox(std::move(m));
+}
+
+Result<UninitializedSandbox> UninitializedSandbox::from_elf_bytes(std::span<const uint8_t> elf,
+                                                                  const SandboxConfig& config) {
+  TRY(config.validate());
+  ElfImage image = TRY(parse_elf(elf));
+  auto m = TRY(detail::Machine::from_elf(image, config));
+  return UninitializedSandbox(std::move(m));
+}
+
+Status UninitializedSandbox::register_host_function(std::string name, Signature signature, HostFunction fn) {
+  return host_functions_.add(std::move(name), std::move(signature), std::move(fn));
+}
+
+Result<Snapshot> UninitializedSandbox::snapshot() { return machine_->snapshot(); }
+
+Result<MultiUseSandbox> UninitializedSandbox::evolve() && {
+  machine_->set_host_functions(std::move(host_functions_));
+  machine_->set_log_callback(std::move(log_));
+  TRY(machine_->initialise());
+  return MultiUseSandbox(std::move(machine_));
+}
+
+// ---- MultiUseSandbox ---------------------------------------------------------------------------
+
+MultiUseSandbox::MultiUseSandbox(std::unique_ptr<detail::Machine> m) : machine_(std::move(m)) {}
+MultiUseSandbox::MultiUseSandbox(MultiUseSandbox&&) noexcept = default;
+MultiUseSandbox& MultiUseSandbox::operator=(MultiUseSandbox&&) noexcept = default;
+MultiUseSandbox::~MultiUseSandbox() = default;
+
+Result<MultiUseSandbox> MultiUseSandbox::from_snapshot(const Snapshot& snapshot, HostFunctions host_functions,
+                                                       LogCallback log) {
+  auto m = TRY(detail::Machine::from_snapshot(snapshot));
+  m->set_host_functions(std::move(host_functions));
+  m->set_log_callback(std::move(log));
+  if (m->initialised()) {
+    TRY(m->check_host_functions());
+  } else {
+    TRY(m->initialise());
+  }
+  return MultiUseSandbox(std::move(m));
+}
+
+Result<Value> MultiUseSandbox::call(std::string_view function, std::vector<Value> args, const CallOptions& options) {
+  return machine_->call(function, args, options);
+}
+Result<Snapshot> MultiUseSandbox::snapshot() { return machine_->snapshot(); }
+Status MultiUseSandbox::restore(const Snapshot& snapshot) { return machine_->restore(snapshot); }
+bool MultiUseSandbox::poisoned() const { return machine_->poisoned(); }
+InterruptHandle MultiUseSandbox::interrupt_handle() const { return InterruptHandle(machine_->interrupt()); }
+const std::vector<FunctionInfo>& MultiUseSandbox::guest_functions() const { return machine_->guest_functions(); }
+const std::vector<FunctionInfo>& MultiUseSandbox::required_host_functions() const {
+  return machine_->required_host_functions();
+}
+const Layout& MultiUseSandbox::layout() const { return machine_->layout(); }
+uint64_t MultiUseSandbox::last_restore_pages() const { return machine_->last_restore_pages(); }
+
+// ---- SandboxBuilder ----------------------------------------------------------------------------
+
+SandboxBuilder SandboxBuilder::from_elf(std::filesystem::path path, SandboxConfig config) {
+  SandboxBuilder b;
+  b.elf_ = std::move(path);
+  b.config_ = config;
+  return b;
+}
+
+SandboxBuilder SandboxBuilder::from_snapshot(Snapshot snapshot) {
+  SandboxBuilder b;
+  b.snapshot_ = std::move(snapshot);
+  return b;
+}
+
+SandboxBuilder& SandboxBuilder::host_function(std::string name, Signature signature, HostFunction fn) {
+  if (status_) status_ = host_functions_.add(std::move(name), std::move(signature), std::move(fn));
+  return *this;
+}
+
+SandboxBuilder& SandboxBuilder::host_functions(HostFunctions functions) {
+  for (const auto& [name, entry] : functions.entries()) {
+    if (!status_) break;
+    status_ = host_functions_.add(name, entry.signature, entry.fn);
+  }
+  return *this;
+}
+
+SandboxBuilder& SandboxBuilder::log_callback(LogCallback cb) {
+  log_ = std::move(cb);
+  return *this;
+}
+
+Result<MultiUseSandbox> SandboxBuilder::build() {
+  TRY(status_);
+  if (snapshot_) return MultiUseSandbox::from_snapshot(*snapshot_, std::move(host_functions_), std::move(log_));
+  if (!elf_) return make_error(ErrorCode::kInvalidConfig, "builder", "neither an ELF nor a snapshot was given");
+  auto sandbox = TRY(UninitializedSandbox::from_elf_file(*elf_, config_));
+  for (auto& [name, entry] : host_functions_.entries()) {
+    TRY(sandbox.register_host_function(name, entry.signature, entry.fn));
+  }
+  sandbox.set_log_callback(std::move(log_));
+  return std::move(sandbox).evolve();
+}
+
+}  // namespace snapvm

@@ -1,0 +1,37 @@
+// snapshot.cpp: Snapshot's accessors and digest names (file I/O lives in snapshot_file.cpp).
+#include "snapvm/snapshot.h"
+
+#include "snapshot/snapshot_data.h"
+
+namespace snapvm {
+
+std::string_view digest_algorithm_name(DigestAlgorithm a) {
+  switch (a) {
+    case DigestAlgorithm::kBlake3_256: return "blake3-256";
+    case DigestAlgorithm::kXxh3_128: return "xxh3-128";
+  }
+  return "unknown";
+}
+
+std::optional<DigestAlgorithm> parse_digest_algorithm(std::string_view name) {
+  if (name == "blake3" || name == "blake3-256") return DigestAlgorithm::kBlake3_256;
+  if (name == "xxh3" || name == "xxh3-128") return DigestAlgorithm::kXxh3_128;
+  return std::nullopt;
+}
+
+SnapshotStage Snapshot::stage() const { return data_->stage; }
+const Layout& Snapshot::layout() const { return data_->layout; }
+const VcpuState& Snapshot::vcpu() const { return data_->vcpu; }
+uint64_t Snapshot::entrypoint() const { return data_->entrypoint; }
+uint64_t Snapshot::dispatch() const { return data_->dispatch; }
+const std::vector<FunctionInfo>& Snapshot::guest_functions() const { return data_->guest_functions; }
+const std::vector<FunctionInfo>& Snapshot::host_functions() const { return data_->host_functions; }
+std::optional<DigestAlgorithm> Snapshot::digest_algorithm() const { return data_->digest_algorithm; }
+std::optional<Digest> Snapshot::digest() const { return data_->digest; }
+
+std::span<const uint8_t> Snapshot::region_bytes(size_t region_index) const {
+  const Region& r = data_->layout.regions.at(region_index);
+  return {data_->memory.mapping.data() + data_->memory.region_offsets.at(region_index), r.size};
+}
+
+}  // namespace snapvm

@@ -1,0 +1,248 @@
+// cli.cpp: the snapvm commands. Each command is a function returning an exit status; errors go to
+// stderr with their full text, and the status says which class of error it was (exit_codes.h).
+#include "cli/cli.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/exit_codes.h"
+#include "snapvm/sandbox.h"
+#include "snapvm/snapshot.h"
+#include "snapvm_harness/describe.h"
+#include "snapvm_harness/host_stubs.h"
+
+namespace snapvm::cli {
+
+namespace {
+
+int report(const Error& e) {
+  std::cerr << "snapvm: " << e.to_string() << "\n";
+  return exit_code_for(e);
+}
+
+// Parses "128K", "8M", "1G" or plain bytes.
+uint64_t parse_size(const std::string& s) {
+  size_t pos = 0;
+  uint64_t n = std::stoull(s, &pos);
+  std::string unit = s.substr(pos);
+  if (unit == "K" || unit == "k" || unit == "KiB") return n * kKiB;
+  if (unit == "M" || unit == "m" || unit == "MiB") return n * kMiB;
+  if (unit == "G" || unit == "g" || unit == "GiB") return n * kGiB;
+  if (!unit.empty()) throw CLI::ValidationError("size", "unknown unit '" + unit + "' (use K, M or G)");
+  return n;
+}
+
+// A progress line on stderr for work on large files; silent when stderr is not a terminal.
+std::function<void(uint64_t, uint64_t)> progress_printer(const char* what, bool force) {
+  if (!force && !::isatty(STDERR_FILENO)) return {};
+  return [what, last = -1](uint64_t done, uint64_t total) mutable {
+    int pct = total == 0 ? 100 : static_cast<int>(done * 100 / total);
+    if (pct == last) return;
+    last = pct;
+    std::fprintf(stderr, "\r%s: %3d%% (%llu MiB)", what, pct, static_cast<unsigned long long>(total >> 20));
+    if (done >= total) std::fprintf(stderr, "\n");
+  };
+}
+
+struct BakeArgs {
+  std::string elf, output;
+  std::string heap = "128K", stack = "64K", input = "64K", out_buf = "64K";
+  std::string digest = "blake3";
+  bool before_init = false;
+  bool progress = false;
+};
+
+int bake(const BakeArgs& a) {
+  SandboxConfig config;
+  try {
+    config.heap_size = parse_size(a.heap);
+    config.stack_size = parse_size(a.stack);
+    config.input_size = parse_size(a.input);
+    config.output_size = parse_size(a.out_buf);
+  } catch (const std::exception& e) {
+    std::cerr << "snapvm bake: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  auto algorithm = parse_digest_algorithm(a.digest);
+  if (!algorithm) {
+    std::cerr << "snapvm bake: unknown digest '" << a.digest << "' (blake3 or xxh3)\n";
+    return kExitUsage;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto un = UninitializedSandbox::from_elf_file(a.elf, config);
+  if (!un) return report(un.error());
+  Result<Snapshot> snap = make_error(ErrorCode::kInvalidConfig);
+  std::optional<MultiUseSandbox> sandbox;
+  if (a.before_init) {
+    snap = un->snapshot();
+  } else {
+    HostFunctions host = harness::sample_host_functions();
+    for (const auto& [name, entry] : host.entries()) {
+      (void)un->register_host_function(name, entry.signature, entry.fn);
+    }
+    auto sb = std::move(*un).evolve();
+    if (!sb) return report(sb.error());
+    sandbox.emplace(std::move(*sb));
+    snap = sandbox->snapshot();
+  }
+  if (!snap) return report(snap.error());
+  SaveOptions save;
+  save.digest = *algorithm;
+  save.progress = progress_printer("saving", a.progress);
+  if (auto s = snap->to_file(a.output, save); !s) return report(s.error());
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << "baked " << a.output << " (" << (a.before_init ? "before" : "after") << " init, heap "
+            << config.heap_size << " bytes, " << digest_algorithm_name(*algorithm) << ") in " << ms << " ms\n";
+  return kExitOk;
+}
+
+Result<Snapshot> load(const std::string& path, bool unchecked, bool progress) {
+  LoadOptions o;
+  o.verify_digest = !unchecked;
+  o.progress = progress_printer("verifying", progress);
+  return Snapshot::load(path, o);
+}
+
+int inspect(const std::string& path, bool json, bool unchecked) {
+  auto snap = load(path, unchecked, false);
+  if (!snap) return report(snap.error());
+  if (json) {
+    std::cout << harness::snapshot_to_json(*snap).dump(2) << "\n";
+  } else {
+    std::cout << harness::snapshot_to_text(*snap);
+  }
+  return kExitOk;
+}
+
+int verify(const std::string& path, bool unchecked, bool progress, bool quiet) {
+  auto snap = load(path, unchecked, progress);
+  if (!snap) return report(snap.error());
+  if (!quiet) std::cout << path << ": valid (" << (unchecked ? "header and structure" : "header, structure and digest") << ")\n";
+  return kExitOk;
+}
+
+struct RunArgs {
+  std::string snapshot, function;
+  std::vector<std::string> args;
+  bool unchecked = false;
+  double timeout_ms = 0;
+  bool json = false;
+};
+
+int run_snapshot(const RunArgs& a) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto snap = load(a.snapshot, a.unchecked, false);
+  if (!snap) return report(snap.error());
+  const FunctionInfo* fn = nullptr;
+  for (const FunctionInfo& f : snap->guest_functions()) {
+    if (f.name == a.function) fn = &f;
+  }
+  std::vector<Value> values;
+  if (fn != nullptr) {
+    if (fn->signature.params.size() != a.args.size()) {
+      std::cerr << "snapvm run: " << signature_to_string(fn->name, fn->signature) << " takes "
+                << fn->signature.params.size() << " arguments, got " << a.args.size() << "\n";
+      return kExitCall;
+    }
+    for (size_t i = 0; i < a.args.size(); ++i) {
+      auto v = harness::parse_value(fn->signature.params[i], a.args[i]);
+      if (!v) return report(v.error());
+      values.push_back(std::move(*v));
+    }
+  }
+  auto sb = MultiUseSandbox::from_snapshot(*snap, harness::host_functions_for(snap->host_functions()),
+                                           [](LogLevel, std::string_view m) { std::cerr << "guest: " << m << "\n"; });
+  if (!sb) return report(sb.error());
+  auto t1 = std::chrono::steady_clock::now();
+  CallOptions options;
+  if (a.timeout_ms > 0) options.timeout = std::chrono::nanoseconds(static_cast<int64_t>(a.timeout_ms * 1e6));
+  auto result = sb->call(a.function, values, options);
+  auto t2 = std::chrono::steady_clock::now();
+  if (!result) return report(result.error());
+  double start_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+  double call_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
+  if (a.json) {
+    nlohmann::json j{{"result", value_to_string(*result)}, {"cold_start_ms", start_ms}, {"call_ms", call_ms}};
+    std::cout << j.dump() << "\n";
+  } else {
+    std::visit(
+        [](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            std::cout << "(void)\n";
+          } else if constexpr (std::is_same_v<T, Bytes>) {
+            for (uint8_t b : x) std::printf("%02x", b);
+            std::cout << "\n";
+          } else if constexpr (std::is_same_v<T, bool>) {
+            std::cout << (x ? "true" : "false") << "\n";
+          } else {
+            std::cout << x << "\n";
+          }
+        },
+        *result);
+    std::cerr << "cold start " << start_ms << " ms, call " << call_ms << " ms\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"snapvm: micro-VM sandboxes on KVM with snapshot files"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "snapvm 0.1.0 (snapshot format 1)");
+
+  BakeArgs bake_args;
+  auto* bake_cmd = app.add_subcommand("bake", "Run a guest ELF's initialisation and save a snapshot file");
+  bake_cmd->add_option("elf", bake_args.elf, "Guest ELF")->required()->check(CLI::ExistingFile);
+  bake_cmd->add_option("-o,--output", bake_args.output, "Snapshot file to write")->required();
+  bake_cmd->add_option("--heap", bake_args.heap, "Heap size (e.g. 128K, 8M, 256M)")->capture_default_str();
+  bake_cmd->add_option("--stack", bake_args.stack, "Stack size")->capture_default_str();
+  bake_cmd->add_option("--input", bake_args.input, "Input buffer size")->capture_default_str();
+  bake_cmd->add_option("--output-buffer", bake_args.out_buf, "Output buffer size")->capture_default_str();
+  bake_cmd->add_option("--digest", bake_args.digest, "Content digest: blake3 (default) or xxh3")->capture_default_str();
+  bake_cmd->add_flag("--before-init", bake_args.before_init, "Snapshot before guest initialisation");
+  bake_cmd->add_flag("--progress", bake_args.progress, "Show progress even when stderr is not a terminal");
+
+  std::string inspect_path;
+  bool inspect_json = false, inspect_unchecked = false;
+  auto* inspect_cmd = app.add_subcommand("inspect", "Show a snapshot file's header, regions, registers, functions");
+  inspect_cmd->add_option("file", inspect_path, "Snapshot file")->required();
+  inspect_cmd->add_flag("--json", inspect_json, "Machine-readable output");
+  inspect_cmd->add_flag("--unchecked", inspect_unchecked, "Skip the content digest");
+
+  std::string verify_path;
+  bool verify_unchecked = false, verify_progress = false, verify_quiet = false;
+  auto* verify_cmd = app.add_subcommand("verify", "Check a snapshot file; exit status says what is wrong");
+  verify_cmd->add_option("file", verify_path, "Snapshot file")->required();
+  verify_cmd->add_flag("--unchecked", verify_unchecked, "Skip the content digest (header and structure only)");
+  verify_cmd->add_flag("--progress", verify_progress, "Show progress even when stderr is not a terminal");
+  verify_cmd->add_flag("-q,--quiet", verify_quiet, "Print nothing when valid");
+
+  RunArgs run_args;
+  auto* run_cmd = app.add_subcommand("run", "Cold start from a snapshot file and call one guest function");
+  run_cmd->add_option("file", run_args.snapshot, "Snapshot file")->required();
+  run_cmd->add_option("function", run_args.function, "Guest function")->required();
+  run_cmd->add_option("args", run_args.args, "Arguments, parsed by the function's signature");
+  run_cmd->add_flag("--unchecked", run_args.unchecked, "Load with from_file_unchecked (no content digest)");
+  run_cmd->add_option("--timeout-ms", run_args.timeout_ms, "Call timeout in milliseconds");
+  run_cmd->add_flag("--json", run_args.json, "Print result and timings as JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (*bake_cmd) return bake(bake_args);
+  if (*inspect_cmd) return inspect(inspect_path, inspect_json, inspect_unchecked);
+  if (*verify_cmd) return verify(verify_path, verify_unchecked, verify_progress, verify_quiet);
+  if (*run_cmd) return run_snapshot(run_args);
+  return kExitUsage;
+}
+
+}  // namespace snapvm::cli
