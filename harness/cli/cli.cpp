@@ -7,12 +7,17 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "cli/exit_codes.h"
 #include "snapvm/sandbox.h"
 #include "snapvm/snapshot.h"
+#include "snapvm_harness/campaign.h"
+#include "snapvm_harness/compare.h"
 #include "snapvm_harness/describe.h"
+#include "snapvm_harness/main_job.h"
+#include "snapvm_harness/mutators.h"
 #include "snapvm_harness/host_stubs.h"
 
 namespace snapvm::cli {
@@ -189,6 +194,77 @@ int run_snapshot(const RunArgs& a) {
   return kExitOk;
 }
 
+Result<std::vector<uint8_t>> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCode::kIo, path, "cannot open");
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+int diff(const std::string& a_path, const std::string& b_path, bool json, bool unchecked) {
+  auto a = load(a_path, unchecked, false);
+  if (!a) return report(a.error());
+  auto b = load(b_path, unchecked, false);
+  if (!b) return report(b.error());
+  harness::CompareOptions o;
+  o.compare_digest = true;
+  auto r = harness::compare_snapshots(*a, *b, o);
+  if (json) {
+    std::cout << r.to_json().dump(2) << "\n";
+  } else {
+    std::cout << r.to_text();
+  }
+  return r.equal() ? kExitOk : kExitFailure;
+}
+
+int mutate(const std::string& path, const std::string& dir, uint64_t seed, size_t random) {
+  auto bytes = read_file(path);
+  if (!bytes) return report(bytes.error());
+  harness::MutateOptions o;
+  o.seed = seed;
+  o.random_per_family = random;
+  auto mutants = harness::generate_mutants(*bytes, o);
+  std::filesystem::create_directories(dir);
+  nlohmann::json index = nlohmann::json::array();
+  for (size_t i = 0; i < mutants.size(); ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "mutant-%05zu.svm", i);
+    std::ofstream(std::filesystem::path(dir) / name, std::ios::binary)
+        .write(reinterpret_cast<const char*>(mutants[i].bytes.data()), static_cast<std::streamsize>(mutants[i].bytes.size()));
+    index.push_back({{"file", name},
+                     {"family", std::string(harness::mutator_family_name(mutants[i].family))},
+                     {"description", mutants[i].description},
+                     {"checksums_fixed", mutants[i].checksums_fixed},
+                     {"must_reject", mutants[i].must_reject}});
+  }
+  std::ofstream(std::filesystem::path(dir) / "index.json") << index.dump(2) << "\n";
+  std::cout << "wrote " << mutants.size() << " mutants to " << dir << " (index.json lists them)\n";
+  return kExitOk;
+}
+
+int check(const std::string& path, uint64_t seed, size_t random, bool json, const std::string& artifacts, bool no_guest) {
+  auto bytes = read_file(path);
+  if (!bytes) return report(bytes.error());
+  if (auto s = Snapshot::from_file(path); !s) {
+    std::cerr << "snapvm check: the original must be valid first\n";
+    return report(s.error());
+  }
+  harness::MutateOptions mo;
+  mo.seed = seed;
+  mo.random_per_family = random;
+  auto mutants = harness::generate_mutants(*bytes, mo);
+  harness::CampaignOptions co;
+  co.run_guest = !no_guest;
+  if (!artifacts.empty()) co.artifacts = artifacts;
+  std::cerr << "running " << mutants.size() << " mutants of " << path << " (seed " << seed << ")\n";
+  auto r = harness::run_campaign(*bytes, mutants, co);
+  if (json) {
+    std::cout << r.to_json().dump(2) << "\n";
+  } else {
+    std::cout << r.to_text();
+  }
+  return r.ok() ? kExitOk : kExitFailure;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -232,6 +308,43 @@ int run(int argc, char** argv) {
   run_cmd->add_option("--timeout-ms", run_args.timeout_ms, "Call timeout in milliseconds");
   run_cmd->add_flag("--json", run_args.json, "Print result and timings as JSON");
 
+  std::string diff_a, diff_b;
+  bool diff_json = false, diff_unchecked = false;
+  auto* diff_cmd = app.add_subcommand("diff", "Show what differs between two snapshot files");
+  diff_cmd->add_option("a", diff_a, "First snapshot file")->required();
+  diff_cmd->add_option("b", diff_b, "Second snapshot file")->required();
+  diff_cmd->add_flag("--json", diff_json, "Machine-readable output");
+  diff_cmd->add_flag("--unchecked", diff_unchecked, "Skip the content digests");
+
+  std::string mutate_path, mutate_dir;
+  uint64_t seed = 1;
+  size_t random_per_family = 64;
+  auto* mutate_cmd = app.add_subcommand("mutate", "Write mutants of a snapshot file (deterministic from --seed)");
+  mutate_cmd->add_option("file", mutate_path, "Valid snapshot file")->required()->check(CLI::ExistingFile);
+  mutate_cmd->add_option("-o,--output", mutate_dir, "Directory for the mutants")->required();
+  mutate_cmd->add_option("--seed", seed, "Seed")->capture_default_str();
+  mutate_cmd->add_option("--random", random_per_family, "Random bit flips and byte overwrites each")->capture_default_str();
+
+  std::string check_path, check_artifacts;
+  bool check_json = false, check_no_guest = false;
+  auto* check_cmd = app.add_subcommand("check", "Run a mutation campaign against the loaders and the VM");
+  check_cmd->add_option("file", check_path, "Valid snapshot file")->required()->check(CLI::ExistingFile);
+  check_cmd->add_option("--seed", seed, "Seed")->capture_default_str();
+  check_cmd->add_option("--random", random_per_family, "Random bit flips and byte overwrites each")->capture_default_str();
+  check_cmd->add_option("--artifacts", check_artifacts, "Save crashing and wrongly accepted mutants here");
+  check_cmd->add_flag("--json", check_json, "Machine-readable report");
+  check_cmd->add_flag("--no-guest", check_no_guest, "Only load mutants; no cold start and call");
+
+  harness::MainJobOptions job;
+  auto* job_cmd = app.add_subcommand("harness", "The main job: bake, round-trip, mutate, time cold starts; report");
+  job_cmd->add_option("elf", job.guest_elf, "Guest ELF (the sample guest)")->required()->check(CLI::ExistingFile);
+  job_cmd->add_option("--work-dir", job.work_dir, "Where snapshot files go")->capture_default_str();
+  job_cmd->add_option("--report", job.report_path, "JSON report file")->capture_default_str();
+  job_cmd->add_option("--heaps", job.heap_sizes, "Heap sizes in bytes")->capture_default_str();
+  job_cmd->add_option("--seed", job.seed, "Mutation seed")->capture_default_str();
+  job_cmd->add_option("--random", job.random_per_family, "Random mutants per family")->capture_default_str();
+  job_cmd->add_option("--repetitions", job.repetitions, "Cold starts timed per path")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -242,6 +355,10 @@ int run(int argc, char** argv) {
   if (*inspect_cmd) return inspect(inspect_path, inspect_json, inspect_unchecked);
   if (*verify_cmd) return verify(verify_path, verify_unchecked, verify_progress, verify_quiet);
   if (*run_cmd) return run_snapshot(run_args);
+  if (*diff_cmd) return diff(diff_a, diff_b, diff_json, diff_unchecked);
+  if (*mutate_cmd) return mutate(mutate_path, mutate_dir, seed, random_per_family);
+  if (*check_cmd) return check(check_path, seed, random_per_family, check_json, check_artifacts, check_no_guest);
+  if (*job_cmd) return harness::run_main_job(job) ? kExitOk : kExitFailure;
   return kExitUsage;
 }
 
