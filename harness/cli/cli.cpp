@@ -222,22 +222,23 @@ int mutate(const std::string& path, const std::string& dir, uint64_t seed, size_
   harness::MutateOptions o;
   o.seed = seed;
   o.random_per_family = random;
-  auto mutants = harness::generate_mutants(*bytes, o);
   std::filesystem::create_directories(dir);
   nlohmann::json index = nlohmann::json::array();
-  for (size_t i = 0; i < mutants.size(); ++i) {
+  size_t i = 0;
+  harness::for_each_mutant(*bytes, o, [&](harness::Mutant&& m) {
     char name[32];
-    std::snprintf(name, sizeof name, "mutant-%05zu.svm", i);
+    std::snprintf(name, sizeof name, "mutant-%05zu.svm", i++);
     std::ofstream(std::filesystem::path(dir) / name, std::ios::binary)
-        .write(reinterpret_cast<const char*>(mutants[i].bytes.data()), static_cast<std::streamsize>(mutants[i].bytes.size()));
+        .write(reinterpret_cast<const char*>(m.bytes.data()), static_cast<std::streamsize>(m.bytes.size()));
     index.push_back({{"file", name},
-                     {"family", std::string(harness::mutator_family_name(mutants[i].family))},
-                     {"description", mutants[i].description},
-                     {"checksums_fixed", mutants[i].checksums_fixed},
-                     {"must_reject", mutants[i].must_reject}});
-  }
+                     {"family", std::string(harness::mutator_family_name(m.family))},
+                     {"description", m.description},
+                     {"checksums_fixed", m.checksums_fixed},
+                     {"must_reject", m.must_reject}});
+    return true;
+  });
   std::ofstream(std::filesystem::path(dir) / "index.json") << index.dump(2) << "\n";
-  std::cout << "wrote " << mutants.size() << " mutants to " << dir << " (index.json lists them)\n";
+  std::cout << "wrote " << i << " mutants to " << dir << " (index.json lists them)\n";
   return kExitOk;
 }
 
@@ -251,12 +252,12 @@ int check(const std::string& path, uint64_t seed, size_t random, bool json, cons
   harness::MutateOptions mo;
   mo.seed = seed;
   mo.random_per_family = random;
-  auto mutants = harness::generate_mutants(*bytes, mo);
   harness::CampaignOptions co;
   co.run_guest = !no_guest;
+  co.progress = true;
   if (!artifacts.empty()) co.artifacts = artifacts;
-  std::cerr << "running " << mutants.size() << " mutants of " << path << " (seed " << seed << ")\n";
-  auto r = harness::run_campaign(*bytes, mutants, co);
+  std::cerr << "running the mutants of " << path << " (seed " << seed << ")\n";
+  auto r = harness::run_campaign(*bytes, mo, co);
   if (json) {
     std::cout << r.to_json().dump(2) << "\n";
   } else {

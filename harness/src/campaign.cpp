@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -80,30 +81,65 @@ void save_artifact(const CampaignOptions& options, size_t index, const Mutant& m
 }
 }  // namespace
 
+namespace {
+class Campaign {
+ public:
+  Campaign(std::span<const uint8_t> original_file, const CampaignOptions& options);
+  void run(const Mutant& m);
+  CampaignReport report;
+
+ private:
+  const CampaignOptions& options_;
+  std::optional<Snapshot> original_;
+  size_t index_ = 0;
+};
+}  // namespace
+
+CampaignReport run_campaign(std::span<const uint8_t> original_file, const MutateOptions& mutate,
+                            const CampaignOptions& options) {
+  Campaign c(original_file, options);
+  for_each_mutant(original_file, mutate, [&](Mutant&& m) {
+    c.run(m);
+    return true;
+  });
+  return std::move(c.report);
+}
+
 CampaignReport run_campaign(std::span<const uint8_t> original_file, const std::vector<Mutant>& mutants,
                             const CampaignOptions& options) {
-  CampaignReport report;
-  std::optional<Snapshot> original;
+  Campaign c(original_file, options);
+  for (const Mutant& m : mutants) c.run(m);
+  return std::move(c.report);
+}
+
+Campaign::Campaign(std::span<const uint8_t> original_file, const CampaignOptions& options) : options_(options) {
+  int fd = -1;
+  std::string path = memfd_path(std::vector<uint8_t>(original_file.begin(), original_file.end()), fd);
+  auto s = Snapshot::from_file_unchecked(path);
+  if (s) original_ = *s;
+  if (fd >= 0) ::close(fd);
+}
+
+void Campaign::run(const Mutant& m) {
+  const CampaignOptions& options = options_;
+  const size_t i = index_++;
   {
-    int fd = -1;
-    std::string path = memfd_path(std::vector<uint8_t>(original_file.begin(), original_file.end()), fd);
-    auto s = Snapshot::from_file_unchecked(path);
-    if (s) original = *s;
-    if (fd >= 0) ::close(fd);
-  }
-  for (size_t i = 0; i < mutants.size(); ++i) {
-    const Mutant& m = mutants[i];
     ++report.tried;
+    if (options.progress && report.tried % 250 == 0) {
+      std::fprintf(stderr, "[campaign] %zu mutants: %zu rejected, %zu accepted, %zu crashes\n", report.tried,
+                   report.rejected, report.accepted, report.crashes);
+    }
     ++report.by_family[std::string(mutator_family_name(m.family))];
     int pipefd[2];
     if (::pipe(pipefd) < 0) {
+      ++report.crashes;
       report.findings.push_back("pipe failed: " + std::string(std::strerror(errno)));
-      break;
+      return;
     }
     pid_t pid = ::fork();
     if (pid == 0) {
       ::close(pipefd[0]);
-      ChildResult r = attempt(m, original, options);
+      ChildResult r = attempt(m, original_, options);
       ssize_t unused = ::write(pipefd[1], &r, sizeof r);
       (void)unused;
       ::_exit(0);
@@ -119,7 +155,7 @@ CampaignReport run_campaign(std::span<const uint8_t> original_file, const std::v
       std::string how = pid < 0 ? "fork failed" : WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status)) : "no result";
       report.findings.push_back("host crash (" + how + "): " + m.description);
       save_artifact(options, i, m, "crash");
-      continue;
+      return;
     }
     if (r.from_file_code >= 0) {
       ++report.rejected;
@@ -142,7 +178,6 @@ CampaignReport run_campaign(std::span<const uint8_t> original_file, const std::v
     report.calls_ok += r.call_ok;
     report.calls_failed += r.started && !r.call_ok ? 1 : 0;
   }
-  return report;
 }
 
 nlohmann::json CampaignReport::to_json() const {

@@ -152,12 +152,11 @@ bool run_main_job(const MainJobOptions& o) {
     MutateOptions mo;
     mo.seed = o.seed;
     mo.random_per_family = o.random_per_family;
-    auto mutants = generate_mutants(bytes, mo);
-    progress("mutation campaign: " + std::to_string(mutants.size()) + " mutants of " + smallest_file + " (seed " +
-             std::to_string(o.seed) + ")");
+    progress("mutation campaign over " + smallest_file + " (seed " + std::to_string(o.seed) + ")");
     CampaignOptions co;
     co.artifacts = std::filesystem::path(o.work_dir) / "artifacts";
-    CampaignReport campaign = run_campaign(bytes, mutants, co);
+    co.progress = true;
+    CampaignReport campaign = run_campaign(bytes, mo, co);
     report["campaign"] = campaign.to_json();
     ok &= campaign.ok();
     std::cout << "\nMutation campaign\n" << campaign.to_text();

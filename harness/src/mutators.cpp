@@ -17,23 +17,25 @@ using Bytes = std::vector<uint8_t>;
 struct Builder {
   std::span<const uint8_t> original;
   const MutateOptions& options;
+  const MutantSink& sink;
   uint64_t header_length = 0;
-  std::vector<Mutant> out;
+  bool stopped = false;
+
+  void emit(Mutant&& m) {
+    if (!stopped && !sink(std::move(m))) stopped = true;
+  }
 
   // Adds `bytes` raw, and fixed (header checksum and content digest recomputed), as options ask.
   void add(MutatorFamily family, std::string description, Bytes bytes, bool must_reject_when_fixed,
            bool in_blob = false) {
     if (bytes.size() == original.size() && std::equal(bytes.begin(), bytes.end(), original.begin())) return;
-    if (options.without_fixed_checksums) {
-      Mutant m{family, description, false, true, in_blob, bytes};
-      out.push_back(std::move(m));
-    }
+    if (stopped) return;
+    if (options.without_fixed_checksums) emit(Mutant{family, description, false, true, in_blob, bytes});
     if (options.with_fixed_checksums && family != MutatorFamily::kBitFlip && family != MutatorFamily::kByteOverwrite) {
       Bytes fixed = bytes;
       format::fix_content_digest(fixed);
       if (fixed.size() == original.size() && std::equal(fixed.begin(), fixed.end(), original.begin())) return;
-      out.push_back(Mutant{family, description + " (checksums fixed)", true, must_reject_when_fixed, false,
-                           std::move(fixed)});
+      emit(Mutant{family, description + " (checksums fixed)", true, must_reject_when_fixed, false, std::move(fixed)});
     }
   }
 
@@ -67,12 +69,21 @@ std::string_view mutator_family_name(MutatorFamily f) {
 }
 
 std::vector<Mutant> generate_mutants(std::span<const uint8_t> file, const MutateOptions& options) {
-  Builder b{file, options};
+  std::vector<Mutant> out;
+  for_each_mutant(file, options, [&](Mutant&& m) {
+    out.push_back(std::move(m));
+    return true;
+  });
+  return out;
+}
+
+void for_each_mutant(std::span<const uint8_t> file, const MutateOptions& options, const MutantSink& sink) {
+  Builder b{file, options, sink};
   std::mt19937_64 rng(options.seed);
   const auto fields = format::describe_fields(file);
   b.header_length = read_le(file, format::kHeaderLengthOffset, 4);
   const uint64_t metadata_end = std::min<uint64_t>(b.header_length, file.size());
-  if (file.empty()) return {};
+  if (file.empty()) return;
 
   // Bit flips and byte overwrites: mostly in the metadata, some in the blob.
   for (size_t i = 0; i < options.random_per_family; ++i) {
@@ -114,8 +125,8 @@ std::vector<Mutant> generate_mutants(std::span<const uint8_t> file, const Mutate
     if (f.size == 0 || f.size > 8 || f.name == "padding" || f.name == "header_checksum") continue;
     uint64_t mask = f.size == 8 ? ~uint64_t{0} : ((uint64_t{1} << (8 * f.size)) - 1);
     uint64_t current = read_le(file, f.offset, f.size);
-    for (uint64_t v : boundary) {
-      v &= mask;
+    for (size_t k = 0; k < options.boundary_values_per_field && k < std::size(boundary); ++k) {
+      uint64_t v = boundary[(rng() % std::size(boundary))] & mask;
       if (v == current) continue;
       Bytes m = b.copy();
       b.set(m, f, v);
@@ -194,7 +205,6 @@ std::vector<Mutant> generate_mutants(std::span<const uint8_t> file, const Mutate
     b.set(m, *f, s.apply(read_le(file, f->offset, f->size)));
     b.add(MutatorFamily::kSpecialRegisters, std::string(s.what) + " (" + s.field + ")", std::move(m), true);
   }
-  return std::move(b.out);
 }
 
 }  // namespace snapvm::harness

@@ -19,6 +19,7 @@ struct CampaignOptions {
   bool run_guest = true;                            // cold start + call for mutants that load
   std::optional<std::filesystem::path> artifacts;  // where crashing and wrongly accepted mutants go
   unsigned call_timeout_ms = 1000;
+  bool progress = false;  // a line on stderr every 250 mutants
 };
 
 struct CampaignReport {
@@ -39,6 +40,10 @@ struct CampaignReport {
   std::string to_text() const;
 };
 
+// Generates the mutants of `original_file` (streamed, never all in memory) and runs each.
+CampaignReport run_campaign(std::span<const uint8_t> original_file, const MutateOptions& mutate,
+                            const CampaignOptions& options = {});
+// Runs the given mutants (tests, replays).
 CampaignReport run_campaign(std::span<const uint8_t> original_file, const std::vector<Mutant>& mutants,
                             const CampaignOptions& options = {});
 

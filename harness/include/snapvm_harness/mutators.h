@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,10 +30,17 @@ struct Mutant {
 struct MutateOptions {
   uint64_t seed = 1;
   size_t random_per_family = 64;  // bit flips and byte overwrites each
+  size_t boundary_values_per_field = 3;  // drawn (by seed) from 0, 1, 4095, 4096, 4097, 2^31-1, 2^32-1, max, max-4095
   bool with_fixed_checksums = true;
   bool without_fixed_checksums = true;
 };
 
+// Streams the mutants one at a time (a file's mutants together would take gigabytes); the sink
+// returns false to stop early.
+using MutantSink = std::function<bool(Mutant&&)>;
+void for_each_mutant(std::span<const uint8_t> file, const MutateOptions& options, const MutantSink& sink);
+
+// All of them at once, for small files and tests.
 std::vector<Mutant> generate_mutants(std::span<const uint8_t> file, const MutateOptions& options);
 
 }  // namespace snapvm::harness
