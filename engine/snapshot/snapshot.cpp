@@ -23,6 +23,9 @@ SnapshotStage Snapshot::stage() const { return data_->stage; }
 const Layout& Snapshot::layout() const { return data_->layout; }
 const VcpuState& Snapshot::vcpu() const { return data_->vcpu; }
 uint64_t Snapshot::entrypoint() const { return data_->entrypoint; }
+uint32_t Snapshot::abi_version() const { return data_->abi_version; }
+const std::string& Snapshot::hypervisor() const { return data_->hypervisor; }
+const std::string& Snapshot::cpu_vendor() const { return data_->cpu_vendor; }
 uint64_t Snapshot::dispatch() const { return data_->dispatch; }
 const std::vector<FunctionInfo>& Snapshot::guest_functions() const { return data_->guest_functions; }
 const std::vector<FunctionInfo>& Snapshot::host_functions() const { return data_->host_functions; }

@@ -106,6 +106,9 @@ json functions_to_json(const std::vector<FunctionInfo>& fs) {
 json snapshot_to_json(const Snapshot& s) {
   json j;
   j["stage"] = s.stage() == SnapshotStage::kAfterInit ? "after-init" : "before-init";
+  j["abi_version"] = s.abi_version();
+  j["hypervisor"] = s.hypervisor();
+  j["cpu_vendor"] = s.cpu_vendor();
   j["entrypoint"] = hex(s.entrypoint());
   j["dispatch"] = hex(s.dispatch());
   if (auto a = s.digest_algorithm()) j["digest_algorithm"] = std::string(digest_algorithm_name(*a));
@@ -124,6 +127,7 @@ std::string snapshot_to_text(const Snapshot& s) {
   std::ostringstream out;
   json j = snapshot_to_json(s);
   out << "stage:       " << j["stage"].get<std::string>() << "\n";
+  out << "platform:    x86_64, " << s.hypervisor() << ", " << s.cpu_vendor() << ", ABI " << s.abi_version() << "\n";
   out << "entrypoint:  " << j["entrypoint"].get<std::string>() << "\n";
   out << "dispatch:    " << j["dispatch"].get<std::string>() << "\n";
   if (j.contains("digest")) {

@@ -62,6 +62,9 @@ class Snapshot {
   const Layout& layout() const;
   const VcpuState& vcpu() const;
   uint64_t entrypoint() const;
+  uint32_t abi_version() const;
+  const std::string& hypervisor() const;  // "kvm"
+  const std::string& cpu_vendor() const;  // CPUID vendor of the machine that took it
   uint64_t dispatch() const;
   const std::vector<FunctionInfo>& guest_functions() const;
   const std::vector<FunctionInfo>& host_functions() const;

@@ -1,0 +1,68 @@
+// golden_test.cpp: every committed golden snapshot file (corpus/golden/v<N>/) still loads, means what
+// its JSON sidecar says (snapvm inspect --json at the time it was made), and, with KVM, still runs.
+// A format or ABI change must keep these passing or refuse them with its clear error; see
+// docs/snapshot-versioning.md for the procedure.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "snapshot/validate.h"
+#include "snapvm_harness/describe.h"
+#include "testing/kvm_test_support.h"
+
+namespace snapvm {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<fs::path> golden_files() {
+  std::vector<fs::path> files;
+  for (const auto& version : fs::directory_iterator(fs::path(SNAPVM_SOURCE_DIR) / "corpus/golden")) {
+    if (!version.is_directory()) continue;
+    for (const auto& f : fs::directory_iterator(version.path())) {
+      if (f.path().extension() == ".svm") files.push_back(f.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<uint8_t> read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(Golden, ThereAreGoldenFilesForFormatOne) {
+  auto files = golden_files();
+  EXPECT_GE(files.size(), 2u);
+  for (const auto& f : files) EXPECT_TRUE(fs::exists(fs::path(f).replace_extension(".json"))) << f;
+}
+
+TEST(Golden, EveryFileLoadsAndMatchesItsSidecar) {
+  for (const fs::path& file : golden_files()) {
+    SCOPED_TRACE(file.string());
+    nlohmann::json expected = nlohmann::json::parse(std::ifstream(fs::path(file).replace_extension(".json")));
+    auto snap = Snapshot::from_file(file);
+    if (expected["cpu_vendor"] != format::host_cpu_vendor()) {
+      // Recorded on another CPU vendor: refused with the clear platform error, and everything else
+      // in it still decodes and validates when that vendor is expected.
+      ASSERT_FALSE(snap);
+      EXPECT_EQ(snap.error().code, ErrorCode::kPlatformMismatch);
+      auto bytes = read(file);
+      format::DecodeOptions o;
+      o.cpu_vendor = expected["cpu_vendor"].get<std::string>();
+      auto decoded = format::decode_and_validate(bytes, bytes.size(), o);
+      ASSERT_TRUE(decoded) << decoded.error().to_string();
+      continue;
+    }
+    ASSERT_TRUE(snap) << snap.error().to_string();
+    EXPECT_EQ(harness::snapshot_to_json(*snap), expected);
+    auto unchecked = Snapshot::from_file_unchecked(file);
+    ASSERT_TRUE(unchecked) << unchecked.error().to_string();
+  }
+}
+
+}  // namespace
+}  // namespace snapvm
