@@ -29,7 +29,15 @@ Status GuestMemory::map_private(uint64_t guest_address, uint64_t size, int fd, u
   void* got = ::mmap(want, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
                      static_cast<off_t>(file_offset));
   if (got == MAP_FAILED) return errno_error(ErrorCode::kSyscall, "mmap(MAP_PRIVATE|MAP_FIXED)", errno);
+  guards_.push_back(FileGuard::protect(want, size));
   return {};
+}
+
+bool GuestMemory::file_changed() const {
+  for (const FileGuard& g : guards_) {
+    if (g.tripped()) return true;
+  }
+  return false;
 }
 
 Result<std::span<uint8_t>> GuestMemory::range(uint64_t address, uint64_t length, const char* what) const {

@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "memory/file_guard.h"
 #include "memory/mapping.h"
 #include "snapvm/result.h"
 
@@ -27,6 +28,11 @@ class GuestMemory {
   Result<std::span<uint8_t>> range(uint64_t address, uint64_t length, const char* what) const;
   Result<uint64_t> read_u64(uint64_t address) const;
 
+  // True when a file-backed region lost pages to its file shrinking (they now read as zeros).
+  bool file_changed() const;
+  // Drops the guards of file mappings (after every region was mapped anew).
+  void clear_file_guards() { guards_.clear(); }
+
   void mark_host_write(uint64_t address, uint64_t length);
   // One bit per page; bits set by mark_host_write.
   std::vector<uint64_t>& host_dirty() { return host_dirty_; }
@@ -36,6 +42,7 @@ class GuestMemory {
   GuestMemory(Mapping m, size_t words) : mapping_(std::move(m)), host_dirty_(words, 0) {}
   Mapping mapping_;
   std::vector<uint64_t> host_dirty_;
+  std::vector<FileGuard> guards_;
 };
 
 }  // namespace snapvm::detail

@@ -147,7 +147,19 @@ Error Machine::poison(Error e) {
   return e;
 }
 
+Status Machine::check_files() {
+  if (!memory_.file_changed() && !(base_ && base_->memory.guard.tripped())) return {};
+  return poison(make_error(ErrorCode::kFileChanged, "snapshot file",
+                           "the file shrank under a live sandbox; its missing pages read as zeros"));
+}
+
 Status Machine::initialise() {
+  Status s = initialise_inner();
+  TRY(check_files());
+  return s;
+}
+
+Status Machine::initialise_inner() {
   if (stage_ == SnapshotStage::kAfterInit) return {};
   auto timer = TRY(CallTimer::arm(std::nullopt));
   TRY(run_until(Stop::kInitialised, timer));
@@ -317,6 +329,14 @@ Error Machine::guest_fault() {
 }
 
 Result<Value> Machine::call(std::string_view function, std::span<const Value> args, const CallOptions& options) {
+  TRY(check_files());
+  Result<Value> r = call_inner(function, args, options);
+  TRY(check_files());
+  return r;
+}
+
+Result<Value> Machine::call_inner(std::string_view function, std::span<const Value> args,
+                                  const CallOptions& options) {
   if (stage_ != SnapshotStage::kAfterInit) {
     return make_error(ErrorCode::kGuestProtocol, std::string(function), "the sandbox is not initialised");
   }
@@ -359,6 +379,7 @@ void Machine::clear_dirty() {
 
 Result<Snapshot> Machine::snapshot() {
   if (poisoned_) return make_error(ErrorCode::kPoisoned, "snapshot", "restore a snapshot before taking another");
+  TRY(check_files());
   VcpuState state = TRY(vcpu_.get_state());
   std::vector<std::span<const uint8_t>> regions;
   for (const Region& r : layout_.regions) regions.emplace_back(memory_.host_base() + r.guest_address, r.size);
@@ -375,6 +396,7 @@ Result<Snapshot> Machine::snapshot() {
   data->cpu_vendor = host_cpu_vendor_string();
   data->memory = std::move(blob);
   data->lineage = lineage_;
+  TRY(check_files());  // pages lost while copying would be zeros in the snapshot
   TRY(collect_dirty());
   clear_dirty();
   base_ = data;
@@ -382,6 +404,15 @@ Result<Snapshot> Machine::snapshot() {
 }
 
 Status Machine::restore(const Snapshot& snapshot) {
+  Status s = restore_inner(snapshot);
+  if (!s) return s;
+  if (snapshot.data()->memory.guard.tripped()) {
+    return poison(make_error(ErrorCode::kFileChanged, "snapshot file", "the file shrank while it was restored"));
+  }
+  return check_files();
+}
+
+Status Machine::restore_inner(const Snapshot& snapshot) {
   const std::shared_ptr<const SnapshotData>& data = snapshot.data();
   if (!(data->layout == layout_)) {
     return make_error(ErrorCode::kSnapshotMismatch, "layout", "the snapshot was taken of a sandbox with another layout");
@@ -406,6 +437,7 @@ Status Machine::restore(const Snapshot& snapshot) {
     }
   } else {
     // Another snapshot: map its regions over ours, copy-on-write, as a cold start would.
+    memory_.clear_file_guards();
     for (size_t i = 0; i < layout_.regions.size(); ++i) {
       const Region& r = layout_.regions[i];
       TRY(memory_.map_private(r.guest_address, r.size, blob.fd.get(), blob.file_offset + blob.region_offsets[i]));

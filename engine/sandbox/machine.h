@@ -45,6 +45,8 @@ class Machine {
   Result<Value> call(std::string_view function, std::span<const Value> args, const CallOptions& options);
   Result<Snapshot> snapshot();
   Status restore(const Snapshot& snapshot);
+  // Poisons and fails with kFileChanged when a snapshot file this machine maps has shrunk.
+  Status check_files() ;
 
   bool poisoned() const { return poisoned_; }
   const std::shared_ptr<InterruptShared>& interrupt() const { return interrupt_; }
@@ -56,6 +58,10 @@ class Machine {
  private:
   Machine(Layout layout, GuestMemory memory, Vm vm, Vcpu vcpu);
   static Result<std::unique_ptr<Machine>> assemble(Layout layout, GuestMemory memory);
+
+  Result<Value> call_inner(std::string_view function, std::span<const Value> args, const CallOptions& options);
+  Status restore_inner(const Snapshot& snapshot);
+  Status initialise_inner();
 
   enum class Stop { kInitialised, kCallDone };
   // Runs the vCPU until the guest signals `until`; handles host calls and logs on the way.

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "memory/file_guard.h"
 #include "memory/mapping.h"
 #include "snapvm/snapshot.h"
 
@@ -19,6 +20,7 @@ struct MemoryBlob {
   uint64_t file_offset = 0;  // where the blob starts in the fd (page aligned)
   uint64_t size = 0;
   Mapping mapping;           // PROT_READ view of [file_offset, file_offset + size)
+  FileGuard guard;           // file blobs: a shrinking file reads as zeros and trips this, not SIGBUS
   std::vector<uint64_t> region_offsets;  // per region, relative to the blob start
 };
 
