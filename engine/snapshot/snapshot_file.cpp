@@ -1,0 +1,271 @@
+// snapshot_file.cpp: Snapshot::load (one load path for from_file and from_file_unchecked) and
+// Snapshot::to_file (atomic: temp file in the same directory, fsync, rename, fsync the directory).
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "snapshot/digest.h"
+#include "snapshot/format.h"
+#include "snapshot/memory_blob.h"
+#include "snapshot/snapshot_data.h"
+#include "snapshot/validate.h"
+#include "snapvm/abi/layout.h"
+#include "snapvm/snapshot.h"
+
+namespace snapvm {
+
+namespace {
+using detail::MemoryBlob;
+using detail::SnapshotData;
+constexpr uint64_t kPage = abi::kPageSize;
+constexpr uint64_t kChunk = 1 << 20;
+
+Status pread_all(int fd, uint8_t* data, uint64_t size, uint64_t offset) {
+  while (size > 0) {
+    ssize_t n = ::pread(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error(ErrorCode::kIo, "pread(snapshot header)", errno);
+    }
+    if (n == 0) {
+      Error e = make_error(ErrorCode::kFileChanged, "file size", "the file shrank while its header was read");
+      e.offset = offset;
+      return e;
+    }
+    data += n;
+    size -= static_cast<uint64_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return {};
+}
+
+Status pwrite_all(int fd, const uint8_t* data, uint64_t size, uint64_t offset) {
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error(ErrorCode::kIo, "pwrite(snapshot file)", errno);
+    }
+    data += n;
+    size -= static_cast<uint64_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return {};
+}
+
+std::string random_suffix() {
+  uint64_t r = 0;
+  if (::getrandom(&r, sizeof r, 0) != sizeof r) r = static_cast<uint64_t>(::getpid()) * 0x9e3779b97f4a7c15ull ^ reinterpret_cast<uintptr_t>(&r);
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(r));
+  return buf;
+}
+
+// A temporary file beside the target. Unless commit() renames it into place, the destructor unlinks
+// it: a failed save leaves nothing behind.
+class TempFile {
+ public:
+  static Result<TempFile> create(const std::filesystem::path& target) {
+    std::filesystem::path name = target.filename();
+    if (name.empty() || name == "." || name == "..") {
+      return make_error(ErrorCode::kIo, target.string(), "the snapshot path does not name a file");
+    }
+    TempFile t;
+    t.dir_ = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+    t.target_ = target;
+    t.path_ = t.dir_ / ("." + name.string() + ".tmp-" + random_suffix());
+    t.fd_ = UniqueFd(::open(t.path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!t.fd_.valid()) {
+      t.path_.clear();
+      return errno_error(ErrorCode::kIo, "create a temporary file in " + t.dir_.string(), errno);
+    }
+    return t;
+  }
+  TempFile() = default;
+  TempFile(TempFile&& o) noexcept
+      : dir_(std::move(o.dir_)), target_(std::move(o.target_)), path_(std::exchange(o.path_, {})), fd_(std::move(o.fd_)) {}
+  TempFile& operator=(TempFile&&) = delete;
+  ~TempFile() {
+    fd_.reset();
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  int fd() const { return fd_.get(); }
+
+  Status commit() {
+    if (::fsync(fd_.get()) != 0) return errno_error(ErrorCode::kIo, "fsync " + path_.string(), errno);
+    if (::close(fd_.release()) != 0) return errno_error(ErrorCode::kIo, "close " + path_.string(), errno);
+    if (::rename(path_.c_str(), target_.c_str()) != 0) {
+      return errno_error(ErrorCode::kIo, "rename to " + target_.string(), errno);
+    }
+    path_.clear();  // renamed: nothing left to clean up
+    UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.valid() || ::fsync(dir.get()) != 0) {
+      return errno_error(ErrorCode::kIo, "fsync directory " + dir_.string() + " (the file is in place, maybe not durable)",
+                         errno);
+    }
+    return {};
+  }
+
+ private:
+  std::filesystem::path dir_, target_, path_;
+  UniqueFd fd_;
+};
+
+// Copies the regions' bytes to `out` (packed from `out_offset`), hashing every byte. Holes of the
+// source are not read (hashed as zeros) and all-zero pages are not written: the file keeps holes
+// (it was ftruncate()d to its full size first).
+Status write_blob(int out, uint64_t out_offset, const SnapshotData& d, Hasher& hasher, const ProgressFn& progress) {
+  const MemoryBlob& m = d.memory;
+  uint64_t total = 0, done = 0, packed = 0;
+  for (const Region& r : d.layout.regions) total += r.size;
+  for (size_t i = 0; i < d.layout.regions.size(); ++i) {
+    const uint64_t size = d.layout.regions[i].size;
+    const uint8_t* src = m.mapping.data() + m.region_offsets[i];
+    const uint64_t dst = out_offset + packed;
+    Status copied = detail::for_each_extent(m.fd.get(), m.file_offset + m.region_offsets[i], size,
+                                            [&](uint64_t at, uint64_t length, bool data) -> Status {
+      for (uint64_t k = 0; k < length; k += kChunk) {
+        const uint64_t n = std::min<uint64_t>(kChunk, length - k);
+        if (!data) {
+          hash_zeros(hasher, n);
+        } else {
+          const uint8_t* p = src + at + k;
+          hasher.update(std::span<const uint8_t>(p, n));
+          uint64_t run = 0;  // start of the pending run of non-zero pages
+          bool in_run = false;
+          for (uint64_t q = 0; q < n; q += kPage) {
+            bool zero = n - q >= kPage && detail::is_zero_page(p + q);
+            if (zero && in_run) {
+              if (Status st = pwrite_all(out, p + run, q - run, dst + at + k + run); !st) return st;
+              in_run = false;
+            } else if (!zero && !in_run) {
+              run = q;
+              in_run = true;
+            }
+          }
+          if (in_run) {
+            if (Status st = pwrite_all(out, p + run, n - run, dst + at + k + run); !st) return st;
+          }
+        }
+        done += n;
+        if (progress) progress(done, total);
+      }
+      return {};
+    });
+    if (!copied) return copied;
+    packed += size;
+  }
+  return {};
+}
+
+Status check_memory(const SnapshotData& d) {
+  const MemoryBlob& m = d.memory;
+  if (!m.mapping.valid() || !m.fd.valid() || m.region_offsets.size() != d.layout.regions.size()) {
+    return make_error(ErrorCode::kInvalidConfig, "memory", "the snapshot has no memory blob for its regions");
+  }
+  for (size_t i = 0; i < d.layout.regions.size(); ++i) {
+    uint64_t off = m.region_offsets[i], size = d.layout.regions[i].size;
+    if (off > m.mapping.size() || size > m.mapping.size() - off) {
+      Error e = make_error(ErrorCode::kInvalidConfig, "memory.region_offsets[" + std::to_string(i) + "]",
+                           "the region lies outside the memory blob");
+      e.value = off;
+      return e;
+    }
+  }
+  return {};
+}
+
+Error digest_mismatch(std::string detail) {
+  Error e = make_error(ErrorCode::kContentDigest, "digest", std::move(detail));
+  e.offset = format::kDigestOffset;
+  return e;
+}
+}  // namespace
+
+Result<Snapshot> Snapshot::from_file(const std::filesystem::path& path) { return load(path, LoadOptions{}); }
+
+Result<Snapshot> Snapshot::from_file_unchecked(const std::filesystem::path& path) {
+  LoadOptions options;
+  options.verify_digest = false;
+  return load(path, options);
+}
+
+Result<Snapshot> Snapshot::load(const std::filesystem::path& path, const LoadOptions& options) {
+  if (options.expected_digest && !options.verify_digest) {
+    return make_error(ErrorCode::kInvalidConfig, "expected_digest", "a pinned digest needs verify_digest on");
+  }
+  // Symlinks are followed: what is validated, hashed and mapped is the one fd opened here, whatever
+  // the path pointed to, so a swapped link can only swap in another file that passes every check.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error(ErrorCode::kIo, "open " + path.string(), errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return errno_error(ErrorCode::kIo, "fstat " + path.string(), errno);
+  if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::kIo, path.string(), "not a regular file");
+  const auto file_size = static_cast<uint64_t>(st.st_size);
+
+  std::vector<uint8_t> header(std::min<uint64_t>(file_size, format::kFixedHeaderSize));
+  TRY(pread_all(fd.get(), header.data(), header.size(), 0));
+  const uint32_t length = TRY(format::check_fixed_header(header, file_size));  // bounded by the file and 1 MiB
+  header.resize(length);
+  TRY(pread_all(fd.get(), header.data() + format::kFixedHeaderSize, length - format::kFixedHeaderSize,
+                format::kFixedHeaderSize));
+  format::DecodedSnapshotFile file = TRY(format::decode_and_validate(header, file_size, format::DecodeOptions{}));
+  const DigestAlgorithm algorithm = *file.data.digest_algorithm;
+  const Digest recorded = *file.data.digest;
+  if (options.expected_digest && recorded != *options.expected_digest) {
+    return digest_mismatch("the file records " + digest_to_hex(algorithm, recorded) + ", not the pinned digest " +
+                           digest_to_hex(algorithm, *options.expected_digest) + " (LoadOptions::expected_digest)");
+  }
+
+  MemoryBlob blob = TRY(detail::map_memory_blob(std::move(fd), file.blob_offset, file.blob_size, file.region_offsets));
+  if (options.verify_digest) {
+    Digest actual = TRY(compute_digest_fd(algorithm, blob.fd.get(), blob.file_offset, blob.size, options.progress));
+    if (actual != recorded) {
+      return digest_mismatch("the memory blob hashes to " + digest_to_hex(algorithm, actual) + " (" +
+                             std::string(digest_algorithm_name(algorithm)) + "), the header records " +
+                             digest_to_hex(algorithm, recorded) + ": the file is corrupt");
+    }
+  }
+  auto data = std::make_shared<SnapshotData>(std::move(file.data));
+  data->memory = std::move(blob);
+  data->lineage = 0;
+  return Snapshot(std::move(data));
+}
+
+Status Snapshot::to_file(const std::filesystem::path& path, const SaveOptions& options) const {
+  const SnapshotData& d = *data_;
+  TRY(check_memory(d));
+  if (!is_known_digest_algorithm(static_cast<uint32_t>(options.digest))) {
+    return make_error(ErrorCode::kInvalidConfig, "digest", "blake3-256 or xxh3-128");
+  }
+  std::vector<uint8_t> metadata = format::encode_metadata(d, options.digest, Digest{});
+  const uint64_t blob_offset = metadata.size();
+  uint64_t blob_size = 0;
+  for (const Region& r : d.layout.regions) blob_size += r.size;
+
+  // Never write a file that would not load: the same checks a loader runs, on the metadata.
+  format::DecodeOptions self;
+  self.cpu_vendor = d.cpu_vendor.empty() ? format::host_cpu_vendor() : d.cpu_vendor;
+  if (auto checked = format::decode_and_validate(metadata, blob_offset + blob_size, self); !checked) {
+    Error e = std::move(checked).error();
+    e.detail = "refusing to write a snapshot that would not load: " + e.detail;
+    return e;
+  }
+
+  TempFile tmp = TRY(TempFile::create(path));
+  if (::ftruncate(tmp.fd(), static_cast<off_t>(blob_offset + blob_size)) != 0) {
+    return errno_error(ErrorCode::kIo, "ftruncate(snapshot file)", errno);
+  }
+  Hasher hasher(options.digest);
+  TRY(write_blob(tmp.fd(), blob_offset, d, hasher, options.progress));
+  metadata = format::encode_metadata(d, options.digest, hasher.finish());
+  TRY(pwrite_all(tmp.fd(), metadata.data(), metadata.size(), 0));
+  return tmp.commit();
+}
+
+}  // namespace snapvm
