@@ -115,6 +115,7 @@ Result<MemoryBlob> map_memory_blob(UniqueFd fd, uint64_t file_offset, uint64_t s
   blob.file_offset = file_offset;
   blob.size = size;
   blob.mapping = std::move(mapping);
+  blob.guard = FileGuard::protect(blob.mapping.data(), size);
   blob.region_offsets = std::move(region_offsets);
   return blob;
 }

@@ -263,6 +263,9 @@ Status Snapshot::to_file(const std::filesystem::path& path, const SaveOptions& o
   }
   Hasher hasher(options.digest);
   TRY(write_blob(tmp.fd(), blob_offset, d, hasher, options.progress));
+  if (d.memory.guard.tripped()) {
+    return make_error(ErrorCode::kFileChanged, "snapshot file", "the source file shrank while it was copied");
+  }
   metadata = format::encode_metadata(d, options.digest, hasher.finish());
   TRY(pwrite_all(tmp.fd(), metadata.data(), metadata.size(), 0));
   return tmp.commit();

@@ -236,3 +236,30 @@ TEST_F(SnapshotVmTest, LargeMostlyEmptyHeapSavesSparse) {
 
 }  // namespace
 }  // namespace snapvm
+
+namespace snapvm {
+namespace {
+
+TEST_F(SnapshotVmTest, FileShrinkingUnderALiveSandboxIsAnErrorNotACrash) {
+  bake(file("a.svm"), 5);
+  auto snap = Snapshot::from_file(file("a.svm"));
+  ASSERT_OK(snap);
+  auto sb = MultiUseSandbox::from_snapshot(*snap, sample_host_functions());
+  ASSERT_OK(sb);
+  // Cut the file back to its metadata: every page of the blob is gone.
+  ASSERT_EQ(::truncate(file("a.svm").c_str(), 8192), 0);
+  auto r = sb->call("BufferChecksum");
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().code == ErrorCode::kFileChanged || r.error().code == ErrorCode::kKvmIoctl)
+      << r.error().to_string();
+  EXPECT_TRUE(sb->poisoned());
+  auto restored = sb->restore(*snap);
+  ASSERT_FALSE(restored);
+  EXPECT_EQ(restored.error().code, ErrorCode::kFileChanged) << restored.error().to_string();
+  auto saved = snap->to_file(file("b.svm"));
+  ASSERT_FALSE(saved);
+  EXPECT_FALSE(fs::exists(file("b.svm")));
+}
+
+}  // namespace
+}  // namespace snapvm
