@@ -130,8 +130,14 @@ void for_each_mutant(std::span<const uint8_t> file, const MutateOptions& options
       if (v == current) continue;
       Bytes m = b.copy();
       b.set(m, f, v);
+      // A region's access flags may legitimately change (the format cannot know the ELF's intent);
+      // only unknown bits and write+execute must be refused.
+      bool flags_field = f.name.rfind("regions[", 0) == 0 && f.name.size() > 6 &&
+                         f.name.compare(f.name.size() - 6, 6, ".flags") == 0;
       bool structural = f.name.rfind("magic", 0) == 0 || f.name == "format_version" || f.name == "header_length" ||
-                        f.name.rfind("regions", 0) == 0 || f.name.rfind("blob", 0) == 0 ||
+                        (flags_field ? ((v & ~uint64_t{7}) != 0 || (v & 6) == 6)
+                                     : f.name.rfind("regions", 0) == 0) ||
+                        f.name.rfind("blob", 0) == 0 ||
                         f.name.rfind("layout", 0) == 0 || f.name.rfind("config", 0) == 0 ||
                         f.name.find("count") != std::string::npos || f.name.find("length") != std::string::npos;
       b.add(MutatorFamily::kFieldBoundary, f.name + " = " + hex(v), std::move(m), structural);
