@@ -1,5 +1,6 @@
 // kvm.cpp: opening /dev/kvm and checking what snapvm needs of it.
 #include "hypervisor/kvm.h"
+#include "hypervisor/kvm_ioctls.h"
 
 #include <cpuid.h>
 #include <fcntl.h>
@@ -56,7 +57,7 @@ Result<std::shared_ptr<const Kvm>> open_kvm() {
     std::vector<uint8_t> buf(sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2));
     auto* c = reinterpret_cast<kvm_cpuid2*>(buf.data());
     c->nent = n;
-    if (::ioctl(kvm.get(), KVM_GET_SUPPORTED_CPUID, c) == 0) {
+    if (::ioctl(kvm.get(), kvm_ioctl::kGetSupportedCpuid, c) == 0) {
       buf.resize(sizeof(kvm_cpuid2) + c->nent * sizeof(kvm_cpuid_entry2));
       cpuid = std::move(buf);
       break;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "hypervisor/kvm_ioctls.h"
 #include "hypervisor/vm.h"
 
 namespace snapvm {
@@ -94,6 +95,40 @@ kvm_fpu to_kvm(const FpuState& f) {
   return k;
 }
 
+FpuState from_xsave(const kvm_xsave& x) {
+  const auto* b = reinterpret_cast<const uint8_t*>(x.region);
+  FpuState f;
+  std::memcpy(&f.fcw, b + 0, 2);
+  std::memcpy(&f.fsw, b + 2, 2);
+  f.ftwx = b[4];
+  std::memcpy(&f.last_opcode, b + 6, 2);
+  std::memcpy(&f.last_ip, b + 8, 8);
+  std::memcpy(&f.last_dp, b + 16, 8);
+  std::memcpy(&f.mxcsr, b + 24, 4);
+  for (size_t i = 0; i < 8; ++i) std::memcpy(f.fpr[i].data(), b + 32 + 16 * i, 16);
+  for (size_t i = 0; i < 16; ++i) std::memcpy(f.xmm[i].data(), b + 160 + 16 * i, 16);
+  return f;
+}
+
+void to_xsave(const FpuState& f, kvm_xsave& x) {
+  auto* b = reinterpret_cast<uint8_t*>(x.region);
+  std::memcpy(b + 0, &f.fcw, 2);
+  std::memcpy(b + 2, &f.fsw, 2);
+  b[4] = f.ftwx;
+  b[5] = 0;
+  std::memcpy(b + 6, &f.last_opcode, 2);
+  std::memcpy(b + 8, &f.last_ip, 8);
+  std::memcpy(b + 16, &f.last_dp, 8);
+  std::memcpy(b + 24, &f.mxcsr, 4);
+  for (size_t i = 0; i < 8; ++i) std::memcpy(b + 32 + 16 * i, f.fpr[i].data(), 16);
+  for (size_t i = 0; i < 16; ++i) std::memcpy(b + 160 + 16 * i, f.xmm[i].data(), 16);
+  // XSTATE_BV (header at 512): x87 and SSE state present, so XRSTOR loads them rather than resetting.
+  uint64_t bv;
+  std::memcpy(&bv, b + 512, 8);
+  bv |= 3;
+  std::memcpy(b + 512, &bv, 8);
+}
+
 Result<Vcpu> Vcpu::create(const Vm& vm) {
   int fd = ::ioctl(vm.fd(), KVM_CREATE_VCPU, 0);
   if (fd < 0) return errno_error(ErrorCode::kKvmIoctl, "KVM_CREATE_VCPU", errno);
@@ -103,9 +138,12 @@ Result<Vcpu> Vcpu::create(const Vm& vm) {
   if (!run) return std::move(run).error();
   if (const kvm_cpuid2* cpuid = vm.kvm()->supported_cpuid()) {
     // Best effort (see Kvm): the guest then sees the host's features through CPUID.
-    (void)::ioctl(vcpu_fd.get(), KVM_SET_CPUID2, cpuid);
+    (void)::ioctl(vcpu_fd.get(), kvm_ioctl::kSetCpuid2, cpuid);
   }
-  return Vcpu(std::move(vcpu_fd), std::move(*run));
+  // With CPUID set, the XSAVE image may outgrow struct kvm_xsave; KVM_CAP_XSAVE2 says how big it is.
+  int xsave2 = ::ioctl(vm.fd(), KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+  size_t xsave_size = xsave2 > static_cast<int>(sizeof(kvm_xsave)) ? static_cast<size_t>(xsave2) : sizeof(kvm_xsave);
+  return Vcpu(std::move(vcpu_fd), std::move(*run), xsave_size);
 }
 
 Result<Exit> Vcpu::run() {
@@ -152,12 +190,44 @@ Status Vcpu::set_sregs(const SpecialRegisters& sregs) {
   if (ioctl_retry(fd_.get(), KVM_SET_SREGS, &k) < 0) return errno_error(ErrorCode::kKvmIoctl, "KVM_SET_SREGS", errno);
   return {};
 }
+std::shared_ptr<kvm_xsave> Vcpu::new_xsave() const {
+  // kvm_xsave is 4 KiB; larger images are the same layout with more bytes after it.
+  size_t words = (xsave_size_ + sizeof(kvm_xsave) - 1) / sizeof(kvm_xsave);
+  std::shared_ptr<kvm_xsave[]> buf(new kvm_xsave[words]());
+  return std::shared_ptr<kvm_xsave>(buf, buf.get());
+}
+
+int Vcpu::get_xsave(kvm_xsave* x) const {
+  return ioctl_retry(fd_.get(), xsave_size_ > sizeof(kvm_xsave) ? kvm_ioctl::kGetXsave2 : kvm_ioctl::kGetXsave, x);
+}
+
 Result<FpuState> Vcpu::get_fpu() const {
+  if (!xsave_unsupported_) {
+    auto x = new_xsave();
+    if (get_xsave(x.get()) == 0) return from_xsave(*x);
+  }
   kvm_fpu k{};
   if (ioctl_retry(fd_.get(), KVM_GET_FPU, &k) < 0) return errno_error(ErrorCode::kKvmIoctl, "KVM_GET_FPU", errno);
   return from_kvm(k);
 }
 Status Vcpu::set_fpu(const FpuState& fpu) {
+  if (!xsave_unsupported_) {
+    if (!xsave_) {
+      auto x = new_xsave();
+      if (get_xsave(x.get()) == 0) {
+        xsave_ = std::move(x);
+      } else {
+        xsave_unsupported_ = true;  // KVM without XSAVE: KVM_SET_FPU below, MXCSR left at reset
+      }
+    }
+    if (xsave_) {
+      to_xsave(fpu, *xsave_);
+      if (ioctl_retry(fd_.get(), kvm_ioctl::kSetXsave, xsave_.get()) < 0) {
+        return errno_error(ErrorCode::kKvmIoctl, "KVM_SET_XSAVE", errno);
+      }
+      return {};
+    }
+  }
   kvm_fpu k = to_kvm(fpu);
   if (ioctl_retry(fd_.get(), KVM_SET_FPU, &k) < 0) return errno_error(ErrorCode::kKvmIoctl, "KVM_SET_FPU", errno);
   return {};

@@ -4,6 +4,8 @@
 
 #include <linux/kvm.h>
 
+#include <memory>
+
 #include "hypervisor/exits.h"
 #include "memory/mapping.h"
 #include "snapvm/result.h"
@@ -33,9 +35,18 @@ class Vcpu {
   kvm_run* run_page() const { return reinterpret_cast<kvm_run*>(run_.data()); }
 
  private:
-  Vcpu(UniqueFd fd, Mapping run) : fd_(std::move(fd)), run_(std::move(run)) {}
+  Vcpu(UniqueFd fd, Mapping run, size_t xsave_size)
+      : fd_(std::move(fd)), run_(std::move(run)), xsave_size_(xsave_size) {}
+  // An XSAVE buffer of the size this vCPU's CPUID needs (more than 4 KiB with large features).
+  std::shared_ptr<kvm_xsave> new_xsave() const;
+  int get_xsave(kvm_xsave* x) const;
   UniqueFd fd_;
   Mapping run_;
+  // The vCPU's XSAVE image, fetched once: set_fpu patches the legacy (FXSAVE) part and writes it back.
+  // KVM_GET/SET_FPU ignore MXCSR, so XSAVE is the only way to capture the complete SSE state.
+  size_t xsave_size_ = sizeof(kvm_xsave);
+  std::shared_ptr<kvm_xsave> xsave_;
+  bool xsave_unsupported_ = false;
 };
 
 // Conversions between KVM's structs and snapvm's plain ones (every field).
@@ -45,5 +56,8 @@ SpecialRegisters from_kvm(const kvm_sregs& s);
 kvm_sregs to_kvm(const SpecialRegisters& s);
 FpuState from_kvm(const kvm_fpu& f);
 kvm_fpu to_kvm(const FpuState& f);
+// The legacy FXSAVE area (first 512 bytes) of an XSAVE image.
+FpuState from_xsave(const kvm_xsave& x);
+void to_xsave(const FpuState& f, kvm_xsave& x);
 
 }  // namespace snapvm

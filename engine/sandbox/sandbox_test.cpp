@@ -58,6 +58,24 @@ TEST_F(SandboxTest, FloatingPointRunsInTheGuest) {
   EXPECT_TRUE(std::isnan(*sb().call_as<double>("EchoF64", {std::nan("")})));
 }
 
+TEST_F(SandboxTest, SseStartsWithDefaultControlAndInexactResultsDoNotFault) {
+  EXPECT_EQ(*sb().call_as<uint32_t>("GetMxcsr") & 0xffc0, 0x1f80u);
+  EXPECT_EQ(*sb().call_as<double>("AddF64", {0.1, 0.2}), 0.1 + 0.2);
+}
+
+TEST_F(SandboxTest, SnapshotRestoreBringsBackTheSseControlRegister) {
+  ASSERT_OK(sb().call("SetMxcsr", {uint32_t{0x3f80}}));  // round down
+  auto snap = sb().snapshot();
+  ASSERT_OK(snap);
+  EXPECT_EQ(snap->vcpu().fpu.mxcsr & 0xffc0, 0x3f80u);
+  ASSERT_OK(sb().call("SetMxcsr", {uint32_t{0x1f80}}));
+  ASSERT_OK(sb().restore(*snap));
+  EXPECT_EQ(*sb().call_as<uint32_t>("GetMxcsr") & 0xffc0, 0x3f80u);
+  auto other = MultiUseSandbox::from_snapshot(*snap, sample_host_functions());
+  ASSERT_OK(other);
+  EXPECT_EQ(*other->call_as<uint32_t>("GetMxcsr") & 0xffc0, 0x3f80u);
+}
+
 TEST_F(SandboxTest, GlobalStatePersistsAcrossCalls) {
   ASSERT_OK(sb().call("SetGlobal", {int64_t{1234}}));
   EXPECT_EQ(*sb().call_as<int64_t>("GetGlobal"), 1234);

@@ -28,6 +28,17 @@ WireValue add_i32(const WireValue* a, uint8_t) {
 }
 WireValue add_f64(const WireValue* a, uint8_t) { return make_f64(a[0].f64 + a[1].f64); }
 
+WireValue get_mxcsr(const WireValue*, uint8_t) {
+  uint32_t m = 0;
+  asm volatile("stmxcsr %0" : "=m"(m));
+  return make_u32(m);
+}
+WireValue set_mxcsr(const WireValue* a, uint8_t) {
+  uint32_t m = a[0].u32;
+  asm volatile("ldmxcsr %0" : : "m"(m));
+  return make_void();
+}
+
 WireValue set_global(const WireValue* a, uint8_t) {
   g_global = a[0].i64;
   return make_void();
@@ -131,6 +142,8 @@ extern "C" void guest_main() {
   register_function("EchoBytes", identity, VT::kBytes, VT::kBytes);
   register_function("Add", add_i32, VT::kI32, VT::kI32, VT::kI32);
   register_function("AddF64", add_f64, VT::kF64, VT::kF64, VT::kF64);
+  register_function("GetMxcsr", get_mxcsr, VT::kU32);
+  register_function("SetMxcsr", set_mxcsr, VT::kVoid, VT::kU32);
   register_function("SetGlobal", set_global, VT::kVoid, VT::kI64);
   register_function("GetGlobal", get_global, VT::kI64);
   register_function("Increment", increment, VT::kI64);
