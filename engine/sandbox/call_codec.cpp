@@ -166,7 +166,13 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> buffer) {
       size_t at = r.offset();
       if (!r.u16(name_length, "name_length")) return false;
       if (name_length > abi::kMaxNameLength) return r.fail_at(at, abi::WireStatus::kTooLong, "name_length", name_length);
+      if (name_length == 0) return r.fail_at(at, abi::WireStatus::kBadLength, "name_length", 0);
+      size_t name_at = r.offset();
       if (!r.bytes(name, name_length, "name")) return false;
+      for (uint16_t c = 0; c < name_length; ++c) {
+        // Snapshot files refuse such names, so a guest must not be able to register them.
+        if (name[c] < 0x20 || name[c] == 0x7f) return r.fail_at(name_at + c, abi::WireStatus::kBadType, "name", name[c]);
+      }
       at = r.offset();
       if (!r.u8(result, "result")) return false;
       if (result >= abi::kValueTypeCount) return r.fail_at(at, abi::WireStatus::kBadType, "result", result);

@@ -155,6 +155,13 @@ TEST(Manifest, RejectsVoidParameter) {
   EXPECT_EQ(m.error().offset, 17u);
 }
 
+TEST(Manifest, RejectsEmptyAndControlCharacterNames) {
+  EXPECT_FALSE(decode_manifest(manifest_bytes(1, 0, {0, 0, 2, 0})));
+  auto m = decode_manifest(manifest_bytes(1, 0, {2, 0, 'F', '\n', 2, 0}));
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().offset, 15u);
+}
+
 TEST(Manifest, RejectsTooManyFunctions) {
   auto m = decode_manifest(manifest_bytes(300, 0, {}));
   ASSERT_FALSE(m);
