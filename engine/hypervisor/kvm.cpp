@@ -2,13 +2,11 @@
 #include "hypervisor/kvm.h"
 #include "hypervisor/kvm_ioctls.h"
 
-#include <cpuid.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
 
 #include <cerrno>
-#include <cstring>
 #include <mutex>
 
 namespace snapvm {
@@ -89,14 +87,5 @@ bool Kvm::available(std::string* why) {
   return k.has_value();
 }
 
-std::string host_cpu_vendor_string() {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  __get_cpuid(0, &eax, &ebx, &ecx, &edx);
-  char vendor[13] = {};
-  std::memcpy(vendor, &ebx, 4);
-  std::memcpy(vendor + 4, &edx, 4);
-  std::memcpy(vendor + 8, &ecx, 4);
-  return vendor;
-}
 
 }  // namespace snapvm

@@ -34,7 +34,4 @@ class Kvm {
   std::vector<uint8_t> cpuid_;  // a kvm_cpuid2 with its entries, or empty
 };
 
-// The CPUID vendor string of this machine ("AuthenticAMD", "GenuineIntel").
-std::string host_cpu_vendor_string();
-
 }  // namespace snapvm

@@ -9,6 +9,7 @@
 #include "hypervisor/kvm.h"
 #include "memory/page_tables.h"
 #include "memory/system_area.h"
+#include "snapshot/format.h"
 #include "snapshot/memory_blob.h"
 #include "snapshot/snapshot_data.h"
 #include "snapvm/abi/layout.h"
@@ -393,7 +394,7 @@ Result<Snapshot> Machine::snapshot() {
   data->vcpu = state;
   data->guest_functions = manifest_.guest_functions;
   data->host_functions = manifest_.host_functions;
-  data->cpu_vendor = host_cpu_vendor_string();
+  data->cpu_vendor = format::host_cpu_vendor();
   data->memory = std::move(blob);
   data->lineage = lineage_;
   TRY(check_files());  // pages lost while copying would be zeros in the snapshot
