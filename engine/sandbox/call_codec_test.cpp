@@ -135,7 +135,7 @@ std::vector<uint8_t> manifest_bytes(uint16_t guest, uint16_t host, std::vector<u
   std::memcpy(out.data() + 4, &total, 4);
   std::memcpy(out.data() + 8, &guest, 2);
   std::memcpy(out.data() + 10, &host, 2);
-  std::memcpy(out.data() + 12, entries.data(), entries.size());
+  if (!entries.empty()) std::memcpy(out.data() + 12, entries.data(), entries.size());
   return out;
 }
 
