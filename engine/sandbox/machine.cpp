@@ -428,12 +428,18 @@ Status Machine::restore_inner(const Snapshot& snapshot) {
       const Region& r = layout_.regions[i];
       const uint8_t* src = blob.mapping.data() + blob.region_offsets[i];
       uint8_t* dst = memory_.host_base() + r.guest_address;
-      for (uint64_t p = 0; p < r.size / kPage; ++p) {
-        uint64_t page = r.guest_address / kPage + p;
-        if (((dirty_[page / 64] | host[page / 64]) >> (page % 64)) & 1) {
-          std::memcpy(dst + p * kPage, src + p * kPage, kPage);
+      const uint64_t first = r.guest_address / kPage, last = first + r.size / kPage;
+      for (uint64_t page = first; page < last;) {
+        uint64_t word = dirty_[page / 64] | host[page / 64];
+        if (word == 0) {  // 64 clean pages at once: restore scans words, not pages
+          page = (page / 64 + 1) * 64;
+          continue;
+        }
+        if ((word >> (page % 64)) & 1) {
+          std::memcpy(dst + (page - first) * kPage, src + (page - first) * kPage, kPage);
           ++pages;
         }
+        ++page;
       }
     }
   } else {
