@@ -1,0 +1,170 @@
+// format_properties.cpp: the snapshot file codec (snapshot/format.h) and whole files. Metadata
+// round-trips through encode_metadata/decode_metadata for any structurally valid content and through
+// decode_and_validate for any valid snapshot; any header the decoder accepts is the canonical encoding
+// of what it decoded; whole files (memory included) save, load and re-encode to the same bytes.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include "generators.h"
+#include "snapshot/file_patch.h"
+#include "snapshot/format.h"
+#include "snapshot/test_snapshot.h"
+#include "snapshot/validate.h"
+#include "snapvm/abi/layout.h"
+#include "snapvm_harness/compare.h"
+#include "support.h"
+
+namespace snapvm::properties {
+namespace {
+
+namespace gen = rc::gen;
+constexpr uint64_t kPage = abi::kPageSize;
+
+std::string join(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += "\n  " + l;
+  return out;
+}
+
+void check_header_shape(const std::vector<uint8_t>& bytes) {
+  RC_ASSERT(bytes.size() % kPage == 0);
+  RC_ASSERT(get_le(bytes, format::kHeaderLengthOffset, 4) == bytes.size());
+  RC_ASSERT(get_le(bytes, format::kBlobOffsetOffset, 8) == bytes.size());
+}
+
+// decode_metadata(encode_metadata(x)) == x for anything the format can carry, sane or not.
+RC_GTEST_PROP(SnapshotFormat, StructuralMetadataRoundTrips, ()) {
+  const MetadataValue m = *gen_structural_metadata();
+  const std::vector<uint8_t> bytes = encode(m);
+  check_header_shape(bytes);
+  auto decoded = format::decode_metadata(bytes, bytes.size(), decode_options(m));
+  if (!decoded) RC_FAIL("refused its own encoding: " + show_error(decoded.error()));
+  auto diffs = metadata_differences(m, *decoded);
+  if (!diffs.empty()) RC_FAIL("decoded differently:" + join(diffs));
+}
+
+// Every valid snapshot's metadata passes every check and comes back unchanged.
+RC_GTEST_PROP(SnapshotFormat, ValidMetadataPassesValidationAndRoundTrips, ()) {
+  const MetadataValue m = *gen_valid_metadata();
+  const std::vector<uint8_t> bytes = encode(m);
+  check_header_shape(bytes);
+  auto decoded = format::decode_and_validate(bytes, file_size(m, bytes), decode_options(m));
+  if (!decoded) RC_FAIL("a valid snapshot was refused: " + show_error(decoded.error()));
+  auto diffs = metadata_differences(m, *decoded);
+  if (!diffs.empty()) RC_FAIL("decoded differently:" + join(diffs));
+}
+
+struct EditedHeader {
+  MetadataValue original;
+  std::vector<std::string> edits;
+  std::vector<uint8_t> bytes;  // checksum fixed after the edits
+};
+void showValue(const EditedHeader& e, std::ostream& os) {
+  os << "edits:";
+  for (const auto& s : e.edits) os << " " << s;
+  os << "\n  of ";
+  showValue(e.original, os);
+}
+
+// A valid header with a few bytes overwritten, mostly inside the fields the metadata uses, sometimes
+// in its padding; the checksum is fixed so the decoder and the validator see every field.
+rc::Gen<EditedHeader> gen_edited_header() {
+  return gen::exec([] {
+    EditedHeader e;
+    e.original = *gen_valid_metadata();
+    e.bytes = encode(e.original);
+    auto fields = format::describe_fields(e.bytes);
+    uint64_t used = e.bytes.size();
+    for (const auto& f : fields) {
+      if (f.name == "padding") used = f.offset;
+    }
+    size_t count = *gen::inRange<size_t>(1, 5);
+    for (size_t i = 0; i < count; ++i) {
+      uint64_t at = *gen::weightedOneOf<uint64_t>({{8, gen::inRange<uint64_t>(format::kFixedHeaderSize, used)},
+                                                   {1, gen::inRange<uint64_t>(0, e.bytes.size())}});
+      uint8_t v = *gen::weightedOneOf<uint8_t>({{2, gen::arbitrary<uint8_t>()},
+                                                {1, gen::just<uint8_t>(e.bytes[at] ^ 1)},
+                                                {1, gen::just<uint8_t>(0)}});
+      std::string name = "?";
+      for (const auto& f : fields) {
+        if (at >= f.offset && at < f.offset + f.size) name = f.name;
+      }
+      e.edits.push_back("[" + hex(at) + " " + name + "]=" + hex(v));
+      e.bytes[at] = v;
+    }
+    format::fix_header_checksum(e.bytes);
+    return e;
+  });
+}
+
+// Canonical encoding: whatever header a loader accepts (decode_and_validate), encoding what it decoded
+// gives back those exact bytes: no two accepted byte strings hold the same snapshot. (decode_metadata
+// alone also accepts any region blob_offset and blob_size; encode_metadata derives both from the
+// region sizes and validate_snapshot holds the file to that.)
+RC_GTEST_PROP(SnapshotFormat, AcceptedHeadersAreCanonical, ()) {
+  const EditedHeader e = *gen_edited_header();
+  const uint64_t size = e.bytes.size() + blob_size(e.original);
+  auto decoded = format::decode_and_validate(e.bytes, size, decode_options(e.original));
+  RC_CLASSIFY(decoded.has_value(), "accepted");
+  if (!decoded) {
+    const Error& err = decoded.error();
+    ErrorClass c = err.cls();
+    if (c != ErrorClass::Format && c != ErrorClass::Version && c != ErrorClass::Checksum && c != ErrorClass::State) {
+      RC_FAIL("refused with an error outside the file-format classes: " + show_error(err));
+    }
+    if (err.field.empty() || !err.offset) RC_FAIL("the error names no field or offset: " + show_error(err));
+    return;
+  }
+  const detail::SnapshotData& d = decoded->data;
+  RC_ASSERT(d.digest_algorithm.has_value());
+  RC_ASSERT(d.digest.has_value());
+  std::vector<uint8_t> again = format::encode_metadata(d, *d.digest_algorithm, *d.digest);
+  std::string diff = first_difference(again, e.bytes);
+  if (!diff.empty()) RC_FAIL("re-encoding differs at " + diff);
+}
+
+// docs/snapshot-format.md allows any name byte but the control characters (< 0x20, 0x7f), and the
+// manifest decoder (call_codec.cpp) lets a guest register such names. DISABLED: fails on an engine bug
+// (see docs/properties.md, "Known failures"): format.cpp tests each name byte as a signed char, so
+// every byte 0x80-0xff counts as a control character; a guest with a UTF-8 function name can run but
+// its snapshots cannot be saved. Remove DISABLED_ once format.cpp is fixed.
+RC_GTEST_PROP(SnapshotFormat, DISABLED_FunctionNamesWithAnyNonControlByteRoundTrip, ()) {
+  MetadataValue m = *gen_valid_metadata();
+  m.guest_functions = *gen::nonEmpty(gen_file_functions(true));
+  const std::vector<uint8_t> bytes = encode(m);
+  auto decoded = format::decode_and_validate(bytes, file_size(m, bytes), decode_options(m));
+  if (!decoded) RC_FAIL("refused: " + show_error(decoded.error()));
+  auto diffs = metadata_differences(m, *decoded);
+  if (!diffs.empty()) RC_FAIL("decoded differently:" + join(diffs));
+}
+
+// Whole files: encode_file (in memory) and Snapshot::to_file write the same bytes; from_file and
+// from_file_unchecked load them back equal, memory included; the loaded snapshot re-encodes to them.
+RC_GTEST_PROP(SnapshotFile, WholeFilesRoundTrip, ()) {
+  const SnapshotSpec spec = *gen_snapshot_spec();
+  auto snap = make_snapshot(spec);
+  if (!snap) RC_FAIL("building the snapshot: " + show_error(snap.error()));
+  TempDir dir;
+  const auto path = dir.file("s.svm");
+  SaveOptions save;
+  save.digest = spec.meta.algorithm;
+  if (auto s = snap->to_file(path, save); !s) RC_FAIL("to_file: " + show_error(s.error()));
+  const std::vector<uint8_t> written = read_file(path);
+  // The digest the generator chose is replaced by the real one: compare against that.
+  const std::vector<uint8_t> expected = test_support::encode_file(*snap, spec.meta.algorithm);
+  std::string diff = first_difference(written, expected);
+  if (!diff.empty()) RC_FAIL("to_file and encode_file disagree at " + diff);
+  for (bool verify : {true, false}) {
+    auto loaded = verify ? Snapshot::from_file(path) : Snapshot::from_file_unchecked(path);
+    if (!loaded) RC_FAIL(std::string(verify ? "from_file: " : "from_file_unchecked: ") + show_error(loaded.error()));
+    auto report = harness::compare_snapshots(*snap, *loaded);
+    if (!report.equal()) RC_FAIL("loaded snapshot differs:\n" + report.to_text());
+    const std::vector<uint8_t> again = test_support::encode_file(*loaded, *loaded->digest_algorithm());
+    diff = first_difference(again, written);
+    if (!diff.empty()) RC_FAIL("the loaded snapshot re-encodes differently at " + diff);
+  }
+}
+
+}  // namespace
+}  // namespace snapvm::properties
