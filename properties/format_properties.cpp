@@ -1,7 +1,7 @@
-// format_properties.cpp: the snapshot file codec (snapshot/format.h) and whole files. Metadata
-// round-trips through encode_metadata/decode_metadata for any structurally valid content and through
-// decode_and_validate for any valid snapshot; any header the decoder accepts is the canonical encoding
-// of what it decoded; whole files (memory included) save, load and re-encode to the same bytes.
+// format_properties.cpp: the snapshot file codec (snapshot/format.h). Metadata round-trips through
+// encode_metadata/decode_metadata for any structurally valid content and through decode_and_validate
+// for any valid snapshot; any header a loader accepts is the canonical encoding of what it decoded.
+// (Whole files, memory included: file_roundtrip_properties.cpp.)
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -9,10 +9,8 @@
 #include "generators.h"
 #include "snapshot/file_patch.h"
 #include "snapshot/format.h"
-#include "snapshot/test_snapshot.h"
 #include "snapshot/validate.h"
 #include "snapvm/abi/layout.h"
-#include "snapvm_harness/compare.h"
 #include "support.h"
 
 namespace snapvm::properties {
@@ -137,33 +135,6 @@ RC_GTEST_PROP(SnapshotFormat, DISABLED_FunctionNamesWithAnyNonControlByteRoundTr
   if (!decoded) RC_FAIL("refused: " + show_error(decoded.error()));
   auto diffs = metadata_differences(m, *decoded);
   if (!diffs.empty()) RC_FAIL("decoded differently:" + join(diffs));
-}
-
-// Whole files: encode_file (in memory) and Snapshot::to_file write the same bytes; from_file and
-// from_file_unchecked load them back equal, memory included; the loaded snapshot re-encodes to them.
-RC_GTEST_PROP(SnapshotFile, WholeFilesRoundTrip, ()) {
-  const SnapshotSpec spec = *gen_snapshot_spec();
-  auto snap = make_snapshot(spec);
-  if (!snap) RC_FAIL("building the snapshot: " + show_error(snap.error()));
-  TempDir dir;
-  const auto path = dir.file("s.svm");
-  SaveOptions save;
-  save.digest = spec.meta.algorithm;
-  if (auto s = snap->to_file(path, save); !s) RC_FAIL("to_file: " + show_error(s.error()));
-  const std::vector<uint8_t> written = read_file(path);
-  // The digest the generator chose is replaced by the real one: compare against that.
-  const std::vector<uint8_t> expected = test_support::encode_file(*snap, spec.meta.algorithm);
-  std::string diff = first_difference(written, expected);
-  if (!diff.empty()) RC_FAIL("to_file and encode_file disagree at " + diff);
-  for (bool verify : {true, false}) {
-    auto loaded = verify ? Snapshot::from_file(path) : Snapshot::from_file_unchecked(path);
-    if (!loaded) RC_FAIL(std::string(verify ? "from_file: " : "from_file_unchecked: ") + show_error(loaded.error()));
-    auto report = harness::compare_snapshots(*snap, *loaded);
-    if (!report.equal()) RC_FAIL("loaded snapshot differs:\n" + report.to_text());
-    const std::vector<uint8_t> again = test_support::encode_file(*loaded, *loaded->digest_algorithm());
-    diff = first_difference(again, written);
-    if (!diff.empty()) RC_FAIL("the loaded snapshot re-encodes differently at " + diff);
-  }
 }
 
 }  // namespace
