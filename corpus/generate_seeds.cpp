@@ -1,6 +1,7 @@
 // generate_seeds.cpp: snapvm_seed_gen, the reproducible generator of corpus/seeds/. Every seed is a
-// pure function of the code here, fuzz/inputs.cpp and the sample guest ELFs (their loadable bytes),
-// so the ctest corpus_seeds_reproducible can regenerate them and compare byte for byte.
+// pure function of the code here, fuzz/inputs.cpp and the sample guest ELFs' loadable bytes (not
+// their debug information, which varies with the build directory), so the ctest
+// corpus_seeds_reproducible can regenerate them in any build directory and compare byte for byte.
 //
 //   snapvm_seed_gen --out corpus/seeds --sample-guest build/ci/guest/sample_guest
 //                   --sample-guest-exec build/ci/guest/sample_guest_exec [--clean]
@@ -79,7 +80,9 @@ Seeds make_seeds(const Bytes& sample_elf, const Bytes& sample_exec_elf) {
   before.stage = snapvm::SnapshotStage::kBeforeInit;
   const Bytes tiny = fz::tiny_guest_file();
   const Bytes tiny_before = fz::tiny_guest_file(before_xxh3);
-  const Bytes sample = must(fz::guest_file(sample_elf, before), "sample guest file");
+  // From the loadable part: the first page of the image holds the ELF header, whose section-table
+  // fields depend on the debug information, and so on the build directory's path.
+  const Bytes sample = must(fz::guest_file(fz::loadable_part(sample_elf), before), "sample guest file");
   s["snapshot_file"]["tiny-after-init.svm"] = tiny;
   s["snapshot_file"]["tiny-before-init-xxh3.svm"] = tiny_before;
   s["snapshot_file"]["sample-before-init.svm"] = sample;

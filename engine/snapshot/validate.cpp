@@ -180,6 +180,10 @@ Status check_special_registers(const SpecialRegisters& s, const Layout& layout) 
               hex(abi::kTssSelector));
   SNAPVM_RULE(s.tr.type == 11 && s.tr.present == 1, kBadSpecialRegisters, "sregs.tr.type", s.tr.type,
               "a present, busy 64-bit TSS (type 11)");
+  // KVM clears TR's present bit for an unusable TR: the guest's first exception then needs a TSS it
+  // cannot use (found by the snapshot_run fuzzer; corpus/regressions/snapshot_run/).
+  SNAPVM_RULE(s.tr.unusable == 0, kBadSpecialRegisters, "sregs.tr.unusable", s.tr.unusable, "0: TR must be usable");
+  SNAPVM_RULE(s.tr.s == 0, kBadSpecialRegisters, "sregs.tr.s", s.tr.s, "0: a TSS is a system descriptor");
   TRY(check_user_segment("cs", s.cs, abi::kUserCodeSelector, true));
   TRY(check_user_segment("ss", s.ss, abi::kUserDataSelector, false));
   TRY(check_user_segment("ds", s.ds, abi::kUserDataSelector, false));
