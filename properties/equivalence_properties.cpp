@@ -2,11 +2,13 @@
 // by reading the whole observable state), running P, then snapshot, save, load, a new sandbox from the
 // file, then Q gives exactly the results of running P then Q in a sandbox that was never snapshotted;
 // and so does running P, snapshot, some garbage R (which may poison the sandbox), restore, then Q. No
-// model is involved: the reference is the engine itself, without snapshots.
+// model is involved: the reference is the engine itself, without snapshots. Both paths are also held
+// to the snapshot itself: right after the restore or the cold start, a new snapshot equals it.
 #include <optional>
 
 #include "guest_model.h"
 #include "kvm_support.h"
+#include "snapvm_harness/compare.h"
 #include "support.h"
 
 namespace snapvm::properties {
@@ -54,6 +56,14 @@ std::string compare(const char* path, const std::vector<GuestCall>& calls, const
   return {};
 }
 
+// A snapshot of `sandbox` now equals `expected` in every field, register and page.
+void same_state(const char* path, MultiUseSandbox& sandbox, const Snapshot& expected) {
+  auto now = sandbox.snapshot();
+  if (!now) RC_FAIL(std::string(path) + ", then snapshot: " + show_error(now.error()));
+  auto report = harness::compare_snapshots(expected, *now);
+  if (!report.equal()) RC_FAIL(std::string(path) + ": the sandbox differs from the snapshot:\n" + report.to_text());
+}
+
 SNAPVM_KVM_PROPERTY(SnapshotEquivalence, SnapshotSaveLoadAndRestoreAreInvisible, ()) {
   const Sequences s = *gen_sequences();
   std::vector<GuestCall> q = s.q;
@@ -77,9 +87,12 @@ SNAPVM_KVM_PROPERTY(SnapshotEquivalence, SnapshotSaveLoadAndRestoreAreInvisible,
   save.digest = s.algorithm;
   if (auto st = snap->to_file(path, save); !st) RC_FAIL("to_file: " + show_error(st.error()));
 
-  // In memory: garbage R, restore, Q.
+  // In memory: garbage R, restore, Q. Right after the restore the sandbox must BE the snapshot:
+  // another snapshot taken there equals it register by register and page by page (what calls alone
+  // cannot see: every call starts from fresh general registers).
   run_all(a, s.r);
   if (auto st = a.restore(*snap); !st) RC_FAIL("restore after R: " + show_error(st.error()));
+  same_state("snapshot, R, restore", a, *snap);
   std::string diff = compare("snapshot, R, restore, Q", q, run_all(a, q), q_want);
   if (!diff.empty()) RC_FAIL(diff);
 
@@ -87,6 +100,7 @@ SNAPVM_KVM_PROPERTY(SnapshotEquivalence, SnapshotSaveLoadAndRestoreAreInvisible,
   auto loaded = Snapshot::from_file(path);
   if (!loaded) RC_FAIL("from_file: " + show_error(loaded.error()));
   MultiUseSandbox b = sandbox_from(*loaded);
+  same_state("snapshot, save, load, new sandbox", b, *snap);
   diff = compare("snapshot, save, load, new sandbox, Q", q, run_all(b, q), q_want);
   if (!diff.empty()) RC_FAIL(diff);
 }

@@ -221,7 +221,7 @@ MetadataValue sane_metadata(Layout layout, uint64_t max_functions) {
   g.rsp = l.stack_base + *gen::inRange<uint64_t>(0, l.config.stack_size + 1);
   g.rflags = (1ull << 1) | *gen_bits_of(kRflagsFree);
   auto fns = [max_functions] {
-    return gen::map(gen_file_functions(false), [max_functions](std::vector<FunctionInfo> v) {
+    return gen::map(gen_file_functions(), [max_functions](std::vector<FunctionInfo> v) {
       if (v.size() > max_functions) v.resize(max_functions);
       return v;
     });
@@ -300,9 +300,13 @@ rc::Gen<ManifestMessage> gen_manifest() {
 
 // ---- metadata ------------------------------------------------------------------------------------
 
-rc::Gen<std::vector<FunctionInfo>> gen_file_functions(bool high_bytes) {
+rc::Gen<std::vector<FunctionInfo>> gen_file_functions(NameBytes names) {
+  // Mostly printable ASCII (readable counterexamples), else any allowed byte, 0x80-0xff included.
+  const size_t printable_weight = names == NameBytes::kMostlyPrintable ? 3 : 0;
+  auto name = gen::weightedOneOf<std::string>(
+      {{printable_weight, gen_printable(1, abi::kMaxNameLength)}, {1, gen_name(1, abi::kMaxNameLength)}});
   auto fn = gen::build<FunctionInfo>(
-      gen::set(&FunctionInfo::name, high_bytes ? gen_name(1, abi::kMaxNameLength) : gen_printable(1, abi::kMaxNameLength)),
+      gen::set(&FunctionInfo::name, name),
       gen::set(&FunctionInfo::signature,
                gen::build<Signature>(gen::set(&Signature::result, gen_value_type()),
                                      gen::set(&Signature::params, bounded_vector<ValueType>(abi::kMaxArgs, gen_value_type())))));
@@ -355,8 +359,8 @@ rc::Gen<MetadataValue> gen_structural_metadata() {
     for (uint64_t* r : {&s.cr0, &s.cr2, &s.cr3, &s.cr4, &s.cr8, &s.efer, &s.apic_base}) *r = *gen::arbitrary<uint64_t>();
     s.interrupt_bitmap = *gen::arbitrary<std::array<uint64_t, 4>>();
     m.vcpu.fpu = *gen_any_fpu(false);
-    m.guest_functions = *gen_file_functions(false);
-    m.host_functions = *gen_file_functions(false);
+    m.guest_functions = *gen_file_functions();
+    m.host_functions = *gen_file_functions();
     m.cpu_vendor = *gen_vendor();
     std::tie(m.algorithm, m.digest) = *gen_digest();
     return m;

@@ -68,9 +68,10 @@ rc::Gen<MetadataValue> gen_valid_metadata();
 // Passes decode_metadata (structure) but not necessarily the semantic checks: any register values,
 // any region table of up to 64 entries, any layout numbers.
 rc::Gen<MetadataValue> gen_structural_metadata();
-// Function lists a file can hold: names of 1..128 bytes, printable ASCII, or with `high_bytes`, any
-// byte but the control characters (docs/snapshot-format.md allows 0x80-0xff).
-rc::Gen<std::vector<FunctionInfo>> gen_file_functions(bool high_bytes);
+// Function lists a file can hold: names of 1..128 bytes of any byte but the control characters
+// (docs/snapshot-format.md allows 0x80-0xff): mostly printable ASCII, or any allowed byte throughout.
+enum class NameBytes { kMostlyPrintable, kAnyAllowed };
+rc::Gen<std::vector<FunctionInfo>> gen_file_functions(NameBytes names = NameBytes::kMostlyPrintable);
 
 // ---- small whole snapshots, memory included ---------------------------------------------------------
 struct MemoryWrite {

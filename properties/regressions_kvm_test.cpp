@@ -10,10 +10,9 @@ namespace {
 
 // Found by SandboxModel.MatchesThePlainModel, shrunk to one command on a fresh sandbox:
 // `Call Divide(i32 1)` returned a #DE guest fault (vector 0) where 100 / 1 = 100 was due. The sample
-// guest's inline asm binds the quotient as "=d" (not early-clobber "=&d"), so the compiler may and does
-// load the divisor into EDX, which `cltd` overwrites with 0: every Divide divides by zero. The model's
-// generators leave Divide(non-zero) out until this passes (guest_model.cpp, kDivideByNonZeroWorks).
-TEST(KvmRegressions, DISABLED_SampleGuestDividesByNonZero) {
+// guest's inline asm bound the remainder as "=d" (not early-clobber "=&d"), so the compiler could and
+// did load the divisor into EDX, which `cltd` overwrote with 0: every Divide divided by zero.
+TEST(KvmRegressions, SampleGuestDividesByNonZero) {
   SNAPVM_REQUIRE_KVM();
   MultiUseSandbox s = fresh_sample_sandbox();
   for (int32_t d : {1, -1, 7, 100, 101}) {

@@ -18,11 +18,11 @@
 namespace snapvm::properties {
 namespace {
 
-// Found by SnapshotFormat.DISABLED_FunctionNamesWithAnyNonControlByteRoundTrip (shrunk: a guest
-// function named "\x80"). docs/snapshot-format.md allows every name byte but < 0x20 and 0x7f, and the
-// manifest decoder accepts 0x80-0xff, but format.cpp compares a signed char and refuses them as
-// control characters: a guest whose function name is UTF-8 runs, but its snapshots cannot be saved.
-TEST(Regressions, DISABLED_FunctionNameWithByte0x80RoundTrips) {
+// Found by SnapshotFormat.FunctionNamesWithAnyNonControlByteRoundTrip (shrunk: a guest function named
+// "\x80"). docs/snapshot-format.md allows every name byte but < 0x20 and 0x7f, and the manifest decoder
+// accepts 0x80-0xff, but format.cpp compared a signed char and refused them as control characters: a
+// guest whose function name was UTF-8 ran, but its snapshots could not be saved.
+TEST(Regressions, FunctionNameWithByte0x80RoundTrips) {
   auto snap = test_support::make_test_snapshot();
   ASSERT_TRUE(snap) << snap.error().to_string();
   const detail::SnapshotData& s = *snap->data();

@@ -303,7 +303,11 @@ void walk_functions(V& v, const char* list, const char* count_name, std::vector<
       return;
     }
     v.string(Name{list, i, "name"}, fn.name, length);
-    auto control = std::find_if(fn.name.begin(), fn.name.end(), [](char c) { return c < 0x20 || c == 0x7f; });
+    auto control = std::find_if(fn.name.begin(), fn.name.end(), [](char c) {
+      // As unsigned bytes: names may be UTF-8 (0x80-0xff), only C0 controls and DEL are refused.
+      const auto b = static_cast<uint8_t>(c);
+      return b < 0x20 || b == 0x7f;
+    });
     if (!v.check(control == fn.name.end(), ErrorCode::kFieldOutOfRange,
                  control == fn.name.end() ? 0 : static_cast<uint8_t>(*control), "a name without control characters")) {
       return;

@@ -99,11 +99,13 @@ WireValue undefined_instruction(const WireValue*, uint8_t) {
   return make_void();
 }
 WireValue divide(const WireValue* a, uint8_t) {
-  int32_t quotient = 0;
-  int32_t dividend = 100;
-  int32_t divisor = a[0].i32;
-  asm volatile("cltd\n\tidivl %2" : "+a"(dividend), "=d"(quotient) : "r"(divisor) : "cc");
-  return make_i32(dividend);
+  // idiv leaves the quotient in EAX and the remainder in EDX. EDX is early-clobbered (cltd writes it
+  // before idiv reads the divisor), so the divisor must not be given EDX: hence "=&d".
+  int32_t quotient_in_eax = 100;
+  int32_t remainder = 0;
+  const int32_t divisor = a[0].i32;
+  asm volatile("cltd\n\tidivl %2" : "+a"(quotient_in_eax), "=&d"(remainder) : "r"(divisor) : "cc");
+  return make_i32(quotient_in_eax);
 }
 WireValue write_code(const WireValue*, uint8_t) {
   auto* code = reinterpret_cast<volatile uint8_t*>(&identity);
