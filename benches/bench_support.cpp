@@ -77,9 +77,7 @@ void fail(benchmark::State& state, const std::string& what, const Error& error) 
   fail(state, what + ": " + error.to_string());
 }
 
-int failure_count() {
-  return g_failures.load();
-}
+int failure_count() { return g_failures.load(); }
 
 const std::filesystem::path& scratch_dir() {
   static ScratchDir dir;
@@ -99,9 +97,8 @@ Result<const BakedSnapshot*> baked_snapshot(uint64_t heap) {
 
   SandboxConfig config;
   config.heap_size = heap;
-  MultiUseSandbox sandbox = TRY(SandboxBuilder::from_elf(sample_guest_path(), config)
-                                    .host_functions(harness::sample_host_functions())
-                                    .build());
+  MultiUseSandbox sandbox = TRY(
+      SandboxBuilder::from_elf(sample_guest_path(), config).host_functions(harness::sample_host_functions()).build());
   Snapshot snapshot = TRY(sandbox.snapshot());
   BakedSnapshot baked;
   const std::string stem = "sample-heap-" + size_label(heap);

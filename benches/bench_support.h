@@ -49,9 +49,7 @@ Result<const BakedSnapshot*> baked_snapshot(uint64_t heap);
 
 // Seconds between two steady_clock points, for State::SetIterationTime.
 using Clock = std::chrono::steady_clock;
-inline double seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
+inline double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
 // The process's memory from /proc/self/smaps_rollup, in KiB.
 struct MemoryUse {

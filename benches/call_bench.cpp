@@ -18,9 +18,7 @@ namespace snapvm::bench {
 namespace {
 
 Result<MultiUseSandbox> make_sandbox() {
-  return SandboxBuilder::from_elf(sample_guest_path())
-      .host_functions(harness::sample_host_functions())
-      .build();
+  return SandboxBuilder::from_elf(sample_guest_path()).host_functions(harness::sample_host_functions()).build();
 }
 
 template <typename R>
@@ -37,8 +35,8 @@ void BM_Call(benchmark::State& state, const char* function, std::vector<Value> a
 }
 
 [[maybe_unused]] const bool registered = [] {
-  benchmark::RegisterBenchmark("call/add", BM_Call<int32_t>, "Add",
-                               std::vector<Value>{int32_t{2}, int32_t{40}}, int32_t{42}, 1)
+  benchmark::RegisterBenchmark("call/add", BM_Call<int32_t>, "Add", std::vector<Value>{int32_t{2}, int32_t{40}},
+                               int32_t{42}, 1)
       ->UseRealTime()
       ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("call/echo_string", BM_Call<std::string>, "Echo",

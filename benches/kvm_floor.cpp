@@ -25,9 +25,7 @@ constexpr uint64_t kPml4 = 0x10000, kPdpt = 0x11000, kPd = 0x12000;  // inside t
 constexpr uint64_t kCode = 0x200000;                                 // the user 2 MiB page
 constexpr uint16_t kPort = 0x10;
 
-void put64(uint8_t* m, uint64_t at, uint64_t v) {
-  std::memcpy(m + at, &v, 8);
-}
+void put64(uint8_t* m, uint64_t at, uint64_t v) { std::memcpy(m + at, &v, 8); }
 
 void write_guest(uint8_t* m) {
   write_system_area(std::span<uint8_t>(m, kMemorySize));
@@ -63,8 +61,7 @@ Result<FloorTimes> kvm_floor_once() {
     const auto t1 = Clock::now();
     const auto* out = std::get_if<exit::PortOut>(&exit);
     if (out == nullptr || out->port != kPort) {
-      return make_error(ErrorCode::kKvmIoctl, "KVM_RUN",
-                        "expected an out to port 0x10, got " + describe_exit(exit));
+      return make_error(ErrorCode::kKvmIoctl, "KVM_RUN", "expected an out to port 0x10, got " + describe_exit(exit));
     }
     t.start_seconds = seconds(t0, t1);
     vcpu.reset();

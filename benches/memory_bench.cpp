@@ -60,8 +60,7 @@ void BM_Memory(benchmark::State& state, int count, uint64_t dirty_pages) {
     const double n = count;
     rss += (static_cast<double>(after->rss_kib) - static_cast<double>(before->rss_kib)) / n;
     pss += (static_cast<double>(after->pss_kib) - static_cast<double>(before->pss_kib)) / n;
-    priv +=
-        (static_cast<double>(after->private_dirty_kib) - static_cast<double>(before->private_dirty_kib)) / n;
+    priv += (static_cast<double>(after->private_dirty_kib) - static_cast<double>(before->private_dirty_kib)) / n;
     elapsed += seconds(t0, t1);
     state.SetIterationTime(seconds(t0, t1));
   }
@@ -78,8 +77,7 @@ void BM_Memory(benchmark::State& state, int count, uint64_t dirty_pages) {
 [[maybe_unused]] const bool registered = [] {
   for (int count : {1, 10, 100}) {
     for (uint64_t dirty : {uint64_t{0}, uint64_t{256}, uint64_t{1024}}) {
-      const std::string name =
-          "memory/sandboxes:" + std::to_string(count) + "/dirty_pages:" + std::to_string(dirty);
+      const std::string name = "memory/sandboxes:" + std::to_string(count) + "/dirty_pages:" + std::to_string(dirty);
       benchmark::RegisterBenchmark(name.c_str(), BM_Memory, count, dirty)
           ->UseManualTime()
           ->Iterations(1)

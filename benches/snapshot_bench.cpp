@@ -128,8 +128,8 @@ Result<std::filesystem::path> synthetic_file(uint64_t heap, DigestAlgorithm algo
   std::lock_guard lock(mu);
   if (auto it = cache.find({heap, algorithm}); it != cache.end()) return it->second;
   Snapshot s = TRY(synthetic(heap));
-  auto path = scratch_dir() / ("synthetic-" + size_label(heap) + "." +
-                               std::string(digest_algorithm_name(algorithm)) + ".svm");
+  auto path =
+      scratch_dir() / ("synthetic-" + size_label(heap) + "." + std::string(digest_algorithm_name(algorithm)) + ".svm");
   SaveOptions o;
   o.digest = algorithm;
   TRY(s.to_file(path, o));
@@ -262,9 +262,7 @@ void BM_ReadFile(benchmark::State& state, uint64_t size) {
 Result<MultiUseSandbox> sample_sandbox(uint64_t heap) {
   SandboxConfig config;
   config.heap_size = heap;
-  return SandboxBuilder::from_elf(sample_guest_path(), config)
-      .host_functions(harness::sample_host_functions())
-      .build();
+  return SandboxBuilder::from_elf(sample_guest_path(), config).host_functions(harness::sample_host_functions()).build();
 }
 
 void BM_Save(benchmark::State& state, Check check, uint64_t heap) {
@@ -298,8 +296,7 @@ void BM_Restore(benchmark::State& state, uint64_t dirty_pages, uint64_t heap) {
   const uint64_t buffer = dirty_pages == 0 ? heap - kPage : pages * kPage;
   auto sandbox = sample_sandbox(heap);
   if (!sandbox) return fail(state, "making the sandbox", sandbox.error());
-  if (auto r = sandbox->call("BufferFill", {buffer, uint32_t{7}}); !r)
-    return fail(state, "BufferFill", r.error());
+  if (auto r = sandbox->call("BufferFill", {buffer, uint32_t{7}}); !r) return fail(state, "BufferFill", r.error());
   auto snap = sandbox->snapshot();
   if (!snap) return fail(state, "snapshot", snap.error());
   uint64_t restored = 0;
@@ -327,16 +324,14 @@ void BM_Restore(benchmark::State& state, uint64_t dirty_pages, uint64_t heap) {
 
   for (uint64_t heap : {8 * kMiB, 64 * kMiB}) {
     for (Check c : {Check::kBlake3, Check::kXxh3}) {
-      RegisterBenchmark(
-          ("snapshot/save_synthetic/" + std::string(check_name(c)) + "/heap:" + size_label(heap)).c_str(),
-          BM_SaveSynthetic, c, heap)
+      RegisterBenchmark(("snapshot/save_synthetic/" + std::string(check_name(c)) + "/heap:" + size_label(heap)).c_str(),
+                        BM_SaveSynthetic, c, heap)
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
     }
     for (Check c : {Check::kBlake3, Check::kXxh3, Check::kUnchecked}) {
-      RegisterBenchmark(
-          ("snapshot/load_synthetic/" + std::string(check_name(c)) + "/heap:" + size_label(heap)).c_str(),
-          BM_LoadSynthetic, c, heap)
+      RegisterBenchmark(("snapshot/load_synthetic/" + std::string(check_name(c)) + "/heap:" + size_label(heap)).c_str(),
+                        BM_LoadSynthetic, c, heap)
           ->UseRealTime()
           ->Unit(benchmark::kMicrosecond);
     }
@@ -346,12 +341,9 @@ void BM_Restore(benchmark::State& state, uint64_t dirty_pages, uint64_t heap) {
     const std::string s = "/size:" + size_label(size);
     for (DigestAlgorithm a : {DigestAlgorithm::kBlake3_256, DigestAlgorithm::kXxh3_128}) {
       const std::string alg = a == DigestAlgorithm::kXxh3_128 ? "xxh3" : "blake3";
-      RegisterBenchmark(("digest/buffer/" + alg + s).c_str(), BM_DigestBuffer, a, size)
-          ->Unit(benchmark::kMillisecond);
-      RegisterBenchmark(("digest/file/" + alg + s).c_str(), BM_DigestFile, a, size)
-          ->Unit(benchmark::kMillisecond);
-      RegisterBenchmark(("digest/mapped/" + alg + s).c_str(), BM_DigestMapped, a, size)
-          ->Unit(benchmark::kMillisecond);
+      RegisterBenchmark(("digest/buffer/" + alg + s).c_str(), BM_DigestBuffer, a, size)->Unit(benchmark::kMillisecond);
+      RegisterBenchmark(("digest/file/" + alg + s).c_str(), BM_DigestFile, a, size)->Unit(benchmark::kMillisecond);
+      RegisterBenchmark(("digest/mapped/" + alg + s).c_str(), BM_DigestMapped, a, size)->Unit(benchmark::kMillisecond);
     }
     RegisterBenchmark(("read/buffer/memcpy" + s).c_str(), BM_ReadBuffer, size)->Unit(benchmark::kMillisecond);
     RegisterBenchmark(("read/file/pread" + s).c_str(), BM_ReadFile, size)->Unit(benchmark::kMillisecond);

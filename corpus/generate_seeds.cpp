@@ -56,7 +56,8 @@ Bytes must(snapvm::Result<Bytes> r, const char* what) {
 }
 
 // The tiny after-init file with other function tables: for the function-table seeds.
-Bytes with_functions(const Bytes& file, std::vector<snapvm::FunctionInfo> guest, std::vector<snapvm::FunctionInfo> host) {
+Bytes with_functions(const Bytes& file, std::vector<snapvm::FunctionInfo> guest,
+                     std::vector<snapvm::FunctionInfo> host) {
   snapvm::format::DecodeOptions options;
   options.cpu_vendor = std::string(snapvm::fuzz::kSeedCpuVendor);
   auto decoded = snapvm::format::decode_metadata(file, file.size(), options);
@@ -122,16 +123,21 @@ Seeds make_seeds(const Bytes& sample_elf, const Bytes& sample_exec_elf) {
   call["no-arguments.msg"] = fz::encode_call(abi::kHostCallMagic, "HostNothing", {});
   call["every-type.msg"] = fz::encode_call(
       abi::kHostCallMagic, "HostAll",
-      {Value{}, Value{true}, Value{int32_t{-1}}, Value{uint32_t{1}}, Value{int64_t{-2}}, Value{uint64_t{2}}, Value{0.5f},
-       Value{0.25}, Value{std::string("s")}, Value{snapvm::Bytes{1, 2, 3}}});
+      {Value{}, Value{true}, Value{int32_t{-1}}, Value{uint32_t{1}}, Value{int64_t{-2}}, Value{uint64_t{2}},
+       Value{0.5f}, Value{0.25}, Value{std::string("s")}, Value{snapvm::Bytes{1, 2, 3}}});
   call["longest.msg"] = fz::encode_call(abi::kHostCallMagic, std::string(abi::kMaxNameLength, 'n'),
                                         std::vector<Value>(abi::kMaxArgs, Value{uint64_t{0x1122334455667788}}));
   auto& result = s["wire_result"];
-  const std::pair<const char*, Value> results[] = {
-      {"void", Value{}},          {"bool", Value{true}},         {"i32", Value{int32_t{-42}}},
-      {"u32", Value{uint32_t{42}}}, {"i64", Value{int64_t{-42}}}, {"u64", Value{uint64_t{42}}},
-      {"f32", Value{1.5f}},       {"f64", Value{-2.25}},         {"string", Value{std::string("host:hello")}},
-      {"bytes", Value{snapvm::Bytes{0xde, 0xad, 0xbe, 0xef}}}};
+  const std::pair<const char*, Value> results[] = {{"void", Value{}},
+                                                   {"bool", Value{true}},
+                                                   {"i32", Value{int32_t{-42}}},
+                                                   {"u32", Value{uint32_t{42}}},
+                                                   {"i64", Value{int64_t{-42}}},
+                                                   {"u64", Value{uint64_t{42}}},
+                                                   {"f32", Value{1.5f}},
+                                                   {"f64", Value{-2.25}},
+                                                   {"string", Value{std::string("host:hello")}},
+                                                   {"bytes", Value{snapvm::Bytes{0xde, 0xad, 0xbe, 0xef}}}};
   for (const auto& [name, v] : results) result[std::string(name) + ".msg"] = fz::encode_result(v);
   auto& record = s["wire_text_record"];
   record["log.msg"] = fz::encode_text_record(abi::kLogMagic, 2, "sample guest initialised");
@@ -139,8 +145,9 @@ Seeds make_seeds(const Bytes& sample_elf, const Bytes& sample_exec_elf) {
   record["abort.msg"] = fz::encode_text_record(abi::kAbortMagic, 12, "heap exhausted");
   auto& manifest = s["wire_manifest"];
   manifest["sample.msg"] = fz::encode_manifest(fz::sample_guest_functions(), fz::sample_host_functions());
-  manifest["tiny.msg"] = fz::encode_manifest({snapvm::FunctionInfo{"Nothing", snapvm::Signature{VT::kVoid, {}}}},
-                                             {snapvm::FunctionInfo{"HostEcho", snapvm::Signature{VT::kString, {VT::kString}}}});
+  manifest["tiny.msg"] =
+      fz::encode_manifest({snapvm::FunctionInfo{"Nothing", snapvm::Signature{VT::kVoid, {}}}},
+                          {snapvm::FunctionInfo{"HostEcho", snapvm::Signature{VT::kString, {VT::kString}}}});
   manifest["empty.msg"] = fz::encode_manifest({}, {});
 
   auto& elf = s["elf_loader"];

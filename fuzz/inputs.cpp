@@ -140,7 +140,8 @@ std::vector<uint8_t> tiny_guest_code() {
   e.out_port(abi::Port::kCallDone);
   e.raw({0x0f, 0x0b});  // ud2: never resumed
   e.pad_to(kMessagesOffset);
-  for (const auto* msg : {&m.manifest, &m.log, &m.host_call, &m.result}) e.b.insert(e.b.end(), msg->begin(), msg->end());
+  for (const auto* msg : {&m.manifest, &m.log, &m.host_call, &m.result})
+    e.b.insert(e.b.end(), msg->begin(), msg->end());
   return e.b;
 }
 
@@ -190,23 +191,26 @@ std::vector<uint8_t> tiny_guest_pie() {
   put(out, 0, elf_header(ET_DYN, kTinyEntryOffset, 3));
   size_t at = sizeof(Elf64_Ehdr);
   put(out, at, phdr(PT_LOAD, PF_R | PF_X, 0, 0, code_end, code_end, kPage));
-  put(out, at += sizeof(Elf64_Phdr), phdr(PT_LOAD, PF_R | PF_W, data, kPage + data, data_end - data, data_end - data, kPage));
-  put(out, at += sizeof(Elf64_Phdr), phdr(PT_DYNAMIC, PF_R | PF_W, dynamic, kPage + dynamic, rela - dynamic, rela - dynamic, 8));
+  put(out, at += sizeof(Elf64_Phdr),
+      phdr(PT_LOAD, PF_R | PF_W, data, kPage + data, data_end - data, data_end - data, kPage));
+  put(out, at += sizeof(Elf64_Phdr),
+      phdr(PT_DYNAMIC, PF_R | PF_W, dynamic, kPage + dynamic, rela - dynamic, rela - dynamic, 8));
   out.resize(kTinyEntryOffset, 0);
   out.insert(out.end(), code.begin(), code.end());
   out.resize(data, 0);
-  const Elf64_Dyn dyn[4] = {{DT_RELA, {kPage + rela}}, {DT_RELASZ, {sizeof(Elf64_Rela)}},
-                            {DT_RELAENT, {sizeof(Elf64_Rela)}}, {DT_NULL, {0}}};
+  const Elf64_Dyn dyn[4] = {
+      {DT_RELA, {kPage + rela}}, {DT_RELASZ, {sizeof(Elf64_Rela)}}, {DT_RELAENT, {sizeof(Elf64_Rela)}}, {DT_NULL, {0}}};
   put(out, dynamic, dyn);
-  put(out, rela, Elf64_Rela{kPage + slot, ELF64_R_INFO(0, R_X86_64_RELATIVE), static_cast<int64_t>(kTinyDispatchOffset)});
+  put(out, rela,
+      Elf64_Rela{kPage + slot, ELF64_R_INFO(0, R_X86_64_RELATIVE), static_cast<int64_t>(kTinyDispatchOffset)});
   put(out, slot, uint64_t{0});
   return out;
 }
 
 // ---- snapshot files ---------------------------------------------------------------------------
 
-std::vector<uint8_t> encode_file(const detail::SnapshotData& data, const std::vector<std::vector<uint8_t>>& region_bytes,
-                                 DigestAlgorithm digest) {
+std::vector<uint8_t> encode_file(const detail::SnapshotData& data,
+                                 const std::vector<std::vector<uint8_t>>& region_bytes, DigestAlgorithm digest) {
   std::vector<uint8_t> blob;
   for (const auto& r : region_bytes) blob.insert(blob.end(), r.begin(), r.end());
   std::vector<uint8_t> file = format::encode_metadata(data, digest, compute_digest(digest, blob));
@@ -279,7 +283,8 @@ std::vector<uint8_t> encode_result(const Value& value) {
 
 std::vector<uint8_t> encode_text_record(uint32_t magic, uint32_t number, std::string_view text) {
   std::vector<uint8_t> buf(abi::kMessageHeaderSize + 8 + text.size());
-  size_t n = abi::encode_text_record(buf.data(), buf.size(), magic, number, text.data(), static_cast<uint32_t>(text.size()));
+  size_t n =
+      abi::encode_text_record(buf.data(), buf.size(), magic, number, text.data(), static_cast<uint32_t>(text.size()));
   buf.resize(n);
   return buf;
 }
@@ -309,21 +314,36 @@ std::vector<FunctionInfo> sample_guest_functions() {
   auto fn = [](const char* name, VT result, std::vector<VT> params = {}) {
     return FunctionInfo{name, Signature{result, std::move(params)}};
   };
-  return {fn("Echo", VT::kString, {VT::kString}),   fn("EchoBool", VT::kBool, {VT::kBool}),
-          fn("EchoI32", VT::kI32, {VT::kI32}),        fn("EchoU32", VT::kU32, {VT::kU32}),
-          fn("EchoI64", VT::kI64, {VT::kI64}),        fn("EchoU64", VT::kU64, {VT::kU64}),
-          fn("EchoF32", VT::kF32, {VT::kF32}),        fn("EchoF64", VT::kF64, {VT::kF64}),
-          fn("EchoBytes", VT::kBytes, {VT::kBytes}),  fn("Add", VT::kI32, {VT::kI32, VT::kI32}),
-          fn("AddF64", VT::kF64, {VT::kF64, VT::kF64}), fn("GetMxcsr", VT::kU32),
-          fn("SetMxcsr", VT::kVoid, {VT::kU32}),      fn("SetGlobal", VT::kVoid, {VT::kI64}),
-          fn("GetGlobal", VT::kI64),                  fn("Increment", VT::kI64),
-          fn("BufferAppend", VT::kU64, {VT::kBytes}), fn("BufferFill", VT::kU64, {VT::kU64, VT::kU32}),
-          fn("BufferChecksum", VT::kU64),             fn("TouchPages", VT::kU64, {VT::kU64}),
-          fn("CallHostAdd", VT::kI64, {VT::kI64, VT::kI64}), fn("CallHostEcho", VT::kString, {VT::kString}),
-          fn("Log", VT::kVoid, {VT::kString}),        fn("NullDeref", VT::kU64),
-          fn("Ud2", VT::kVoid),                       fn("Divide", VT::kI32, {VT::kI32}),
-          fn("WriteCode", VT::kVoid),                 fn("StackOverflow", VT::kU64),
-          fn("Spin", VT::kVoid),                      fn("Abort", VT::kVoid, {VT::kI32, VT::kString})};
+  return {fn("Echo", VT::kString, {VT::kString}),
+          fn("EchoBool", VT::kBool, {VT::kBool}),
+          fn("EchoI32", VT::kI32, {VT::kI32}),
+          fn("EchoU32", VT::kU32, {VT::kU32}),
+          fn("EchoI64", VT::kI64, {VT::kI64}),
+          fn("EchoU64", VT::kU64, {VT::kU64}),
+          fn("EchoF32", VT::kF32, {VT::kF32}),
+          fn("EchoF64", VT::kF64, {VT::kF64}),
+          fn("EchoBytes", VT::kBytes, {VT::kBytes}),
+          fn("Add", VT::kI32, {VT::kI32, VT::kI32}),
+          fn("AddF64", VT::kF64, {VT::kF64, VT::kF64}),
+          fn("GetMxcsr", VT::kU32),
+          fn("SetMxcsr", VT::kVoid, {VT::kU32}),
+          fn("SetGlobal", VT::kVoid, {VT::kI64}),
+          fn("GetGlobal", VT::kI64),
+          fn("Increment", VT::kI64),
+          fn("BufferAppend", VT::kU64, {VT::kBytes}),
+          fn("BufferFill", VT::kU64, {VT::kU64, VT::kU32}),
+          fn("BufferChecksum", VT::kU64),
+          fn("TouchPages", VT::kU64, {VT::kU64}),
+          fn("CallHostAdd", VT::kI64, {VT::kI64, VT::kI64}),
+          fn("CallHostEcho", VT::kString, {VT::kString}),
+          fn("Log", VT::kVoid, {VT::kString}),
+          fn("NullDeref", VT::kU64),
+          fn("Ud2", VT::kVoid),
+          fn("Divide", VT::kI32, {VT::kI32}),
+          fn("WriteCode", VT::kVoid),
+          fn("StackOverflow", VT::kU64),
+          fn("Spin", VT::kVoid),
+          fn("Abort", VT::kVoid, {VT::kI32, VT::kString})};
 }
 
 std::vector<FunctionInfo> sample_host_functions() {

@@ -49,8 +49,8 @@ struct FileOptions {
 
 // Metadata (format::encode_metadata) followed by the blob of `region_bytes` (one per region, each
 // the region's size), with the content digest of that blob.
-std::vector<uint8_t> encode_file(const detail::SnapshotData& data, const std::vector<std::vector<uint8_t>>& region_bytes,
-                                 DigestAlgorithm digest);
+std::vector<uint8_t> encode_file(const detail::SnapshotData& data,
+                                 const std::vector<std::vector<uint8_t>>& region_bytes, DigestAlgorithm digest);
 
 // The snapshot a sandbox built from `elf` would take before initialisation (image loaded, PEB
 // written, vCPU at the entry), as a file. With stage kAfterInit, only for the tiny guest: the state

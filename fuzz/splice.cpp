@@ -42,11 +42,14 @@ struct Pieces {
 
 Pieces pieces(std::span<const uint8_t> file, Block block) {
   switch (block) {
-    case Block::kSpecialRegisters: return {find_range(file, "sregs.", "fpu."), {}};
+    case Block::kSpecialRegisters:
+      return {find_range(file, "sregs.", "fpu."), {}};
     case Block::kLayout:
       return {find_range(file, "config.", "regs."), find_range(file, "regions.count", "guest_functions.count")};
-    case Block::kRegionTable: return {{}, find_range(file, "regions.count", "guest_functions.count")};
-    case Block::kFunctions: return {{}, find_range(file, "guest_functions.count", "")};
+    case Block::kRegionTable:
+      return {{}, find_range(file, "regions.count", "guest_functions.count")};
+    case Block::kFunctions:
+      return {{}, find_range(file, "guest_functions.count", "")};
   }
   return {};
 }
@@ -128,7 +131,8 @@ std::vector<uint8_t> block_of(std::span<const uint8_t> file, Block block) {
   const Pieces p = pieces(file, block);
   std::vector<uint8_t> out;
   for (const Range& r : {p.fixed, p.variable}) {
-    if (r.size() != 0) out.insert(out.end(), file.begin() + static_cast<long>(r.begin), file.begin() + static_cast<long>(r.end));
+    if (r.size() != 0)
+      out.insert(out.end(), file.begin() + static_cast<long>(r.begin), file.begin() + static_cast<long>(r.end));
   }
   return out;
 }

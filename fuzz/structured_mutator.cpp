@@ -47,27 +47,82 @@ void mutate_bytes(Bytes& b, uint64_t off, uint64_t n) {
 }
 
 // Values with a meaning somewhere in a snapshot file.
-constexpr uint64_t kConstants[] = {
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 15, 16, 0xff, 0x100, 0xfff, kPage, kPage + 1, 2 * kPage, 0x3fff, 0x4000, 0x10000,
-    0x7fffffff, 0x80000000, 0xffffffff, 0x100000000, 0x7fffffffffffffff, 0x8000000000000000, ~uint64_t{0},
-    ~uint64_t{0} - kPage + 1, 64 * kGiB, 64 * kGiB - kPage, 16 * kGiB, 1 << 20,
-    abi::kGdtAddress, abi::kIdtAddress, abi::kTssAddress, abi::kTrapStubAddress, abi::kRing0StackTop,
-    abi::kPebAddress, abi::kSystemAreaEnd, abi::kDefaultImageBase, abi::kDefaultImageBase + kPage,
-    abi::kUserCodeSelector, abi::kUserDataSelector, abi::kTssSelector, abi::kKernelCodeSelector, abi::kGdtLimit,
-    abi::kIdtLimit, abi::kTssLimit, abi::kInitialRflags, kInitialCr0, kInitialCr4, kInitialEfer, kInitialApicBase,
-    0x37f, 0x1f80, 11, 0x9b, 0x93, 0x8b};
+constexpr uint64_t kConstants[] = {0,
+                                   1,
+                                   2,
+                                   3,
+                                   4,
+                                   5,
+                                   6,
+                                   7,
+                                   8,
+                                   15,
+                                   16,
+                                   0xff,
+                                   0x100,
+                                   0xfff,
+                                   kPage,
+                                   kPage + 1,
+                                   2 * kPage,
+                                   0x3fff,
+                                   0x4000,
+                                   0x10000,
+                                   0x7fffffff,
+                                   0x80000000,
+                                   0xffffffff,
+                                   0x100000000,
+                                   0x7fffffffffffffff,
+                                   0x8000000000000000,
+                                   ~uint64_t{0},
+                                   ~uint64_t{0} - kPage + 1,
+                                   64 * kGiB,
+                                   64 * kGiB - kPage,
+                                   16 * kGiB,
+                                   1 << 20,
+                                   abi::kGdtAddress,
+                                   abi::kIdtAddress,
+                                   abi::kTssAddress,
+                                   abi::kTrapStubAddress,
+                                   abi::kRing0StackTop,
+                                   abi::kPebAddress,
+                                   abi::kSystemAreaEnd,
+                                   abi::kDefaultImageBase,
+                                   abi::kDefaultImageBase + kPage,
+                                   abi::kUserCodeSelector,
+                                   abi::kUserDataSelector,
+                                   abi::kTssSelector,
+                                   abi::kKernelCodeSelector,
+                                   abi::kGdtLimit,
+                                   abi::kIdtLimit,
+                                   abi::kTssLimit,
+                                   abi::kInitialRflags,
+                                   kInitialCr0,
+                                   kInitialCr4,
+                                   kInitialEfer,
+                                   kInitialApicBase,
+                                   0x37f,
+                                   0x1f80,
+                                   11,
+                                   0x9b,
+                                   0x93,
+                                   0x8b};
 
 uint64_t interesting(Rng& r, const Bytes& f, const std::vector<format::FieldInfo>& fields, uint64_t current) {
   switch (pick(r, 6)) {
-    case 0: return kConstants[pick(r, std::size(kConstants))];
-    case 1: return current ^ (uint64_t{1} << pick(r, 64));
-    case 2: return current + (pick(r, 2) ? 1 : -1) * static_cast<int64_t>(pick(r, 2) ? 1 : kPage * (1 + pick(r, 4)));
+    case 0:
+      return kConstants[pick(r, std::size(kConstants))];
+    case 1:
+      return current ^ (uint64_t{1} << pick(r, 64));
+    case 2:
+      return current + (pick(r, 2) ? 1 : -1) * static_cast<int64_t>(pick(r, 2) ? 1 : kPage * (1 + pick(r, 4)));
     case 3: {  // another field's value: addresses and sizes that must agree
       const format::FieldInfo& o = fields[pick(r, fields.size())];
       return read_le(f, o.offset, std::min<uint64_t>(o.size, 8));
     }
-    case 4: return current & ~(uint64_t{1} << pick(r, 64));
-    default: return r();
+    case 4:
+      return current & ~(uint64_t{1} << pick(r, 64));
+    default:
+      return r();
   }
 }
 
@@ -79,9 +134,11 @@ bool mutate_field(Bytes& f, Rng& r) {
   if (fields.empty()) return false;
   const format::FieldInfo& field = fields[pick(r, fields.size())];
   if (field.name == "cpu_vendor" && !one_in(r, 4)) {
-    const std::string vendor = one_in(r, 2) ? format::host_cpu_vendor() : (one_in(r, 2) ? "GenuineIntel" : "AuthenticAMD");
+    const std::string vendor =
+        one_in(r, 2) ? format::host_cpu_vendor() : (one_in(r, 2) ? "GenuineIntel" : "AuthenticAMD");
     std::fill_n(f.begin() + static_cast<long>(field.offset), field.size, 0);
-    std::copy_n(vendor.begin(), std::min<size_t>(vendor.size(), field.size), f.begin() + static_cast<long>(field.offset));
+    std::copy_n(vendor.begin(), std::min<size_t>(vendor.size(), field.size),
+                f.begin() + static_cast<long>(field.offset));
   } else if (field.size <= 8) {
     write_le(f, field.offset, field.size, interesting(r, f, fields, read_le(f, field.offset, field.size)));
   } else {
@@ -101,8 +158,8 @@ bool resize_table(Bytes& f, uint64_t count, uint64_t at, bool insert, uint64_t f
   if (header > f.size() || header < entry_at(count)) return false;
   const auto e = static_cast<long>(format::kRegionEntrySize);
   if (insert) {
-    if (count >= kMaxRegions || !std::all_of(f.begin() + static_cast<long>(header) - e, f.begin() + static_cast<long>(header),
-                                             [](uint8_t b) { return b == 0; })) {
+    if (count >= kMaxRegions || !std::all_of(f.begin() + static_cast<long>(header) - e,
+                                             f.begin() + static_cast<long>(header), [](uint8_t b) { return b == 0; })) {
       return false;  // no room in the padding
     }
     Bytes entry(f.begin() + static_cast<long>(entry_at(from)), f.begin() + static_cast<long>(entry_at(from)) + e);
@@ -123,19 +180,28 @@ bool mutate_regions(Bytes& f, Rng& r) {
   const uint64_t i = pick(r, count), j = pick(r, count), at = entry_at(i);
   const uint64_t pages = (1 + pick(r, 4)) * kPage;
   const bool up = one_in(r, 2);
-  auto shift = [&](uint64_t member) { write_le(f, at + member, 8, read_le(f, at + member, 8) + (up ? pages : -pages)); };
+  auto shift = [&](uint64_t member) {
+    write_le(f, at + member, 8, read_le(f, at + member, 8) + (up ? pages : -pages));
+  };
   switch (pick(r, 9)) {
     case 0:
       std::swap_ranges(f.begin() + static_cast<long>(at), f.begin() + static_cast<long>(at + format::kRegionEntrySize),
                        f.begin() + static_cast<long>(entry_at(j)));
       return true;
     case 1:
-      std::copy_n(f.begin() + static_cast<long>(entry_at(j)), format::kRegionEntrySize, f.begin() + static_cast<long>(at));
+      std::copy_n(f.begin() + static_cast<long>(entry_at(j)), format::kRegionEntrySize,
+                  f.begin() + static_cast<long>(at));
       return true;
-    case 2: shift(0); return true;   // guest_address
-    case 3: shift(8); return true;   // size
-    case 4: shift(16); return true;  // blob_offset
-    case 5: {                        // flags
+    case 2:
+      shift(0);
+      return true;  // guest_address
+    case 3:
+      shift(8);
+      return true;  // size
+    case 4:
+      shift(16);
+      return true;  // blob_offset
+    case 5: {       // flags
       static constexpr uint32_t kFlags[] = {0, 1, 3, 5, 7, 2, 4, 6};
       static constexpr unsigned kBits[] = {0, 1, 2, 3, 8, 31};
       uint64_t flags = one_in(r, 2) ? kFlags[pick(r, std::size(kFlags))]
@@ -143,9 +209,13 @@ bool mutate_regions(Bytes& f, Rng& r) {
       write_le(f, at + 24, 4, flags);
       return true;
     }
-    case 6: write_le(f, at + 28, 4, pick(r, 8)); return true;  // kind, 0 and 7 invalid
-    case 7: return resize_table(f, count, i, true, j);
-    default: return count > 1 && resize_table(f, count, i, false, 0);
+    case 6:
+      write_le(f, at + 28, 4, pick(r, 8));
+      return true;  // kind, 0 and 7 invalid
+    case 7:
+      return resize_table(f, count, i, true, j);
+    default:
+      return count > 1 && resize_table(f, count, i, false, 0);
   }
 }
 
@@ -166,9 +236,15 @@ bool mutate_blob(Bytes& f, Rng& r) {
 bool mutate_length(Bytes& f, Rng& r, size_t max_size) {
   const uint64_t header = read_le(f, format::kHeaderLengthOffset, 4);
   switch (pick(r, 4)) {
-    case 0: f.resize(pick(r, f.size() + 1)); return true;
-    case 1: if (header <= f.size()) f.resize(header); return true;
-    case 2: f.resize(f.size() / kPage * kPage); return true;
+    case 0:
+      f.resize(pick(r, f.size() + 1));
+      return true;
+    case 1:
+      if (header <= f.size()) f.resize(header);
+      return true;
+    case 2:
+      f.resize(f.size() / kPage * kPage);
+      return true;
     default: {
       const uint64_t extra = one_in(r, 2) ? 1 + pick(r, 16) : kPage;
       if (f.size() + extra > max_size) return false;
@@ -183,7 +259,8 @@ bool mutate_length(Bytes& f, Rng& r, size_t max_size) {
 std::string recorded_vendor(const Bytes& f) {
   const auto offset = format::field_offset("cpu_vendor");
   if (!offset || *offset + format::kCpuVendorSize > f.size()) return {};
-  std::string v(f.begin() + static_cast<long>(*offset), f.begin() + static_cast<long>(*offset + format::kCpuVendorSize));
+  std::string v(f.begin() + static_cast<long>(*offset),
+                f.begin() + static_cast<long>(*offset + format::kCpuVendorSize));
   return v.substr(0, v.find('\0'));
 }
 
@@ -200,7 +277,8 @@ uint64_t executable_address(const Layout& l, Rng& r) {
 bool change_config(detail::SnapshotData& d, Rng& r) {
   SandboxConfig c = d.layout.config;
   uint64_t* sizes[] = {&c.heap_size, &c.stack_size, &c.input_size, &c.output_size};
-  const uint64_t mins[] = {SandboxConfig::kMinHeap, SandboxConfig::kMinStack, SandboxConfig::kMinBuffer, SandboxConfig::kMinBuffer};
+  const uint64_t mins[] = {SandboxConfig::kMinHeap, SandboxConfig::kMinStack, SandboxConfig::kMinBuffer,
+                           SandboxConfig::kMinBuffer};
   const uint64_t k = pick(r, 4);
   *sizes[k] = mins[k] + pick(r, 5) * kPage;
   std::vector<Region> image;
@@ -253,7 +331,9 @@ bool reencode(Bytes& f, Rng& r, size_t max_size) {
         d.stage = SnapshotStage::kAfterInit, d.dispatch = executable_address(d.layout, r);
       }
       break;
-    case 2: change_functions(d, r); break;
+    case 2:
+      change_functions(d, r);
+      break;
     case 3:
       digest = digest == DigestAlgorithm::kBlake3_256 ? DigestAlgorithm::kXxh3_128 : DigestAlgorithm::kBlake3_256;
       break;
@@ -299,19 +379,37 @@ size_t mutate_snapshot_file(uint8_t* data, size_t size, size_t max_size, unsigne
   bool done = false;
   for (int attempt = 0; attempt < 4 && !done; ++attempt) {
     switch (pick(r, 8)) {
-      case 0: case 1: case 2: done = mutate_field(f, r); break;
-      case 3: case 4: done = mutate_regions(f, r); break;
-      case 5: done = mutate_blob(f, r); break;
-      case 6: done = reencode(f, r, max_size); break;
-      default: done = mutate_length(f, r, max_size); break;
+      case 0:
+      case 1:
+      case 2:
+        done = mutate_field(f, r);
+        break;
+      case 3:
+      case 4:
+        done = mutate_regions(f, r);
+        break;
+      case 5:
+        done = mutate_blob(f, r);
+        break;
+      case 6:
+        done = reencode(f, r, max_size);
+        break;
+      default:
+        done = mutate_length(f, r, max_size);
+        break;
     }
   }
   if (!done || f.size() > max_size) return LLVMFuzzerMutate(data, size, max_size);
   // Mostly with both checksums fixed; sometimes the digest stale, sometimes both.
   switch (pick(r, 16)) {
-    case 0: break;
-    case 1: format::fix_header_checksum(f); break;
-    default: format::fix_content_digest(f); break;
+    case 0:
+      break;
+    case 1:
+      format::fix_header_checksum(f);
+      break;
+    default:
+      format::fix_content_digest(f);
+      break;
   }
   std::copy(f.begin(), f.end(), data);
   return f.size();

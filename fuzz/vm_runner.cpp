@@ -47,16 +47,26 @@ void report(const char* step, const std::string& what, const R& r) {
 
 Value plain_value(ValueType t) {
   switch (t) {
-    case ValueType::kVoid: return Value{};
-    case ValueType::kBool: return Value{true};
-    case ValueType::kI32: return Value{int32_t{7}};
-    case ValueType::kU32: return Value{uint32_t{7}};
-    case ValueType::kI64: return Value{int64_t{7}};
-    case ValueType::kU64: return Value{uint64_t{7}};
-    case ValueType::kF32: return Value{1.5f};
-    case ValueType::kF64: return Value{2.5};
-    case ValueType::kString: return Value{std::string("fuzz")};
-    case ValueType::kBytes: return Value{Bytes{0xf0, 0x0d}};
+    case ValueType::kVoid:
+      return Value{};
+    case ValueType::kBool:
+      return Value{true};
+    case ValueType::kI32:
+      return Value{int32_t{7}};
+    case ValueType::kU32:
+      return Value{uint32_t{7}};
+    case ValueType::kI64:
+      return Value{int64_t{7}};
+    case ValueType::kU64:
+      return Value{uint64_t{7}};
+    case ValueType::kF32:
+      return Value{1.5f};
+    case ValueType::kF64:
+      return Value{2.5};
+    case ValueType::kString:
+      return Value{std::string("fuzz")};
+    case ValueType::kBytes:
+      return Value{Bytes{0xf0, 0x0d}};
   }
   return Value{};
 }

@@ -13,11 +13,11 @@
 #include <map>
 #include <set>
 
+#include "generators.h"
 #include "snapshot/file_patch.h"
 #include "snapshot/format.h"
 #include "snapshot/test_snapshot.h"
 #include "snapvm/abi/layout.h"
-#include "generators.h"
 #include "snapvm_harness/compare.h"
 #include "support.h"
 
@@ -61,8 +61,10 @@ const Base& base_of(const BaseFile& f) {
   b.bytes = test_support::encode_file(*b.snapshot, f.algorithm);
   b.header_length = b.metadata_end = get_le(b.bytes, format::kHeaderLengthOffset, 4);
   for (auto& field : format::describe_fields(b.bytes)) {
-    if (field.name == "padding") b.metadata_end = field.offset;
-    else if (field.name != "blob") b.fields.push_back(field);
+    if (field.name == "padding")
+      b.metadata_end = field.offset;
+    else if (field.name != "blob")
+      b.fields.push_back(field);
   }
   return cache.emplace(f.key(), std::move(b)).first->second;
 }
@@ -73,11 +75,11 @@ void showValue(const BaseFile& f, std::ostream& os) {
 }
 
 rc::Gen<BaseFile> gen_base_file() {
-  return gen::build<BaseFile>(gen::set(&BaseFile::stage, gen::element(SnapshotStage::kAfterInit, SnapshotStage::kBeforeInit)),
-                              gen::set(&BaseFile::heap_size, gen::element<uint64_t>(16 * kKiB, 64 * kKiB)),
-                              gen::set(&BaseFile::fill_heap, gen::arbitrary<bool>()),
-                              gen::set(&BaseFile::seed, gen::element<uint64_t>(1, 2)),
-                              gen::set(&BaseFile::algorithm, gen::element(DigestAlgorithm::kBlake3_256, DigestAlgorithm::kXxh3_128)));
+  return gen::build<BaseFile>(
+      gen::set(&BaseFile::stage, gen::element(SnapshotStage::kAfterInit, SnapshotStage::kBeforeInit)),
+      gen::set(&BaseFile::heap_size, gen::element<uint64_t>(16 * kKiB, 64 * kKiB)),
+      gen::set(&BaseFile::fill_heap, gen::arbitrary<bool>()), gen::set(&BaseFile::seed, gen::element<uint64_t>(1, 2)),
+      gen::set(&BaseFile::algorithm, gen::element(DigestAlgorithm::kBlake3_256, DigestAlgorithm::kXxh3_128)));
 }
 
 // ---- mutations ----------------------------------------------------------------------------------------
@@ -145,17 +147,27 @@ std::string apply(const Base& b, const Mutation& m, std::vector<uint8_t>& bytes)
       const uint64_t size = std::min<uint64_t>(f.size, 8);
       if (f.offset + size > bytes.size()) return "set field " + f.name + ": past the end";
       uint64_t current = get_le(bytes, f.offset, size);
-      static const uint64_t kBoundary[] = {0, 1, 2, 15, 16, 0x7f, 0x80, 0xff, 4095, 4096, 4097, 0x7fffffff, 0xffffffff,
-                                           0x100000000ull, ~uint64_t{0}, ~uint64_t{0} - 4095};
+      static const uint64_t kBoundary[] = {
+          0,    1,    2,    15,         16,         0x7f,           0x80,         0xff,
+          4095, 4096, 4097, 0x7fffffff, 0xffffffff, 0x100000000ull, ~uint64_t{0}, ~uint64_t{0} - 4095};
       uint64_t v = 0;
       switch (m.value_kind) {
-        case 0: v = kBoundary[m.value % std::size(kBoundary)]; break;
-        case 1: v = current + (m.value % 17) - 8; break;
-        case 2: v = current ^ (uint64_t{1} << (m.value % (8 * size))); break;
-        default: v = m.value; break;
+        case 0:
+          v = kBoundary[m.value % std::size(kBoundary)];
+          break;
+        case 1:
+          v = current + (m.value % 17) - 8;
+          break;
+        case 2:
+          v = current ^ (uint64_t{1} << (m.value % (8 * size)));
+          break;
+        default:
+          v = m.value;
+          break;
       }
       put_le(bytes, f.offset, v, size);
-      return f.name + " = " + hex(size == 8 ? v : v & ((uint64_t{1} << (8 * size)) - 1)) + " (was " + hex(current) + ")";
+      return f.name + " = " + hex(size == 8 ? v : v & ((uint64_t{1} << (8 * size)) - 1)) + " (was " + hex(current) +
+             ")";
     }
     case Mutation::kSwapRegions: {
       uint64_t count = get_le(b.bytes, format::kRegionTableOffset, 4);
@@ -163,7 +175,8 @@ std::string apply(const Base& b, const Mutation& m, std::vector<uint8_t>& bytes)
       uint64_t a = format::kRegionEntriesOffset + i * format::kRegionEntrySize;
       uint64_t c = format::kRegionEntriesOffset + j * format::kRegionEntrySize;
       if (std::max(a, c) + format::kRegionEntrySize > bytes.size()) return "swap regions: past the end";
-      std::swap_ranges(bytes.begin() + static_cast<long>(a), bytes.begin() + static_cast<long>(a + format::kRegionEntrySize),
+      std::swap_ranges(bytes.begin() + static_cast<long>(a),
+                       bytes.begin() + static_cast<long>(a + format::kRegionEntrySize),
                        bytes.begin() + static_cast<long>(c));
       return "swap regions[" + std::to_string(i) + "] and [" + std::to_string(j) + "]";
     }
@@ -250,7 +263,8 @@ std::string check_case(const CorruptionCase& c, const std::vector<uint8_t>& byte
   auto u1 = Snapshot::from_file_unchecked(path);
   auto fail = [](const std::string& s) { return "FAIL: " + s; };
   if (!r1 && !typed_file_error(r1.error())) return fail("from_file: not a typed file error: " + show_error(r1.error()));
-  if (!u1 && !typed_file_error(u1.error())) return fail("from_file_unchecked: not a typed file error: " + show_error(u1.error()));
+  if (!u1 && !typed_file_error(u1.error()))
+    return fail("from_file_unchecked: not a typed file error: " + show_error(u1.error()));
 
   if (!c.fix_checksums) {
     if (!changed) {
@@ -268,7 +282,8 @@ std::string check_case(const CorruptionCase& c, const std::vector<uint8_t>& byte
       return std::string("raw metadata: ") + std::string(error_code_name(r1.error().code));
     }
     // Only memory changed: the digest catches it; the unchecked load shows exactly those pages changed.
-    if (r1.error().code != ErrorCode::kContentDigest) return fail("memory-only change refused by " + show_error(r1.error()));
+    if (r1.error().code != ErrorCode::kContentDigest)
+      return fail("memory-only change refused by " + show_error(r1.error()));
     if (!u1) return fail("from_file_unchecked refused a file whose metadata is intact: " + show_error(u1.error()));
     auto report = harness::compare_snapshots(*b.snapshot, *u1);
     if (!report.fields.empty()) return fail("memory-only change altered fields:\n" + report.to_text());
@@ -277,8 +292,8 @@ std::string check_case(const CorruptionCase& c, const std::vector<uint8_t>& byte
       for (uint64_t p = 0; p < run.pages; ++p) got.insert(run.first_page_address + p * kPage);
     }
     if (got != expected) {
-      return fail("unchecked load: " + std::to_string(got.size()) + " pages differ, " + std::to_string(expected.size()) +
-                  " were changed");
+      return fail("unchecked load: " + std::to_string(got.size()) + " pages differ, " +
+                  std::to_string(expected.size()) + " were changed");
     }
     return "raw memory: digest";
   }

@@ -31,11 +31,10 @@ rc::Gen<std::vector<GuestCall>> calls(rc::Gen<GuestCall> one) {
 }
 
 rc::Gen<Sequences> gen_sequences() {
-  return gen::build<Sequences>(gen::set(&Sequences::p, calls(gen_state_call())),  // P must leave it snapshottable
-                               gen::set(&Sequences::q, calls(gen_any_call())),
-                               gen::set(&Sequences::r, calls(gen_any_call())),
-                               gen::set(&Sequences::algorithm,
-                                        gen::element(DigestAlgorithm::kBlake3_256, DigestAlgorithm::kXxh3_128)));
+  return gen::build<Sequences>(
+      gen::set(&Sequences::p, calls(gen_state_call())),  // P must leave it snapshottable
+      gen::set(&Sequences::q, calls(gen_any_call())), gen::set(&Sequences::r, calls(gen_any_call())),
+      gen::set(&Sequences::algorithm, gen::element(DigestAlgorithm::kBlake3_256, DigestAlgorithm::kXxh3_128)));
 }
 
 std::vector<Outcome> run_all(MultiUseSandbox& s, const std::vector<GuestCall>& calls) {
@@ -49,8 +48,8 @@ std::string compare(const char* path, const std::vector<GuestCall>& calls, const
                     const std::vector<Outcome>& want) {
   for (size_t i = 0; i < calls.size(); ++i) {
     if (!(got[i] == want[i])) {
-      return std::string(path) + ": call " + std::to_string(i) + " of Q+observe, " + rc::toString(calls[i]) + ", returned " +
-             rc::toString(got[i]) + "; without snapshots it returned " + rc::toString(want[i]);
+      return std::string(path) + ": call " + std::to_string(i) + " of Q+observe, " + rc::toString(calls[i]) +
+             ", returned " + rc::toString(got[i]) + "; without snapshots it returned " + rc::toString(want[i]);
     }
   }
   return {};
@@ -77,7 +76,8 @@ SNAPVM_KVM_PROPERTY(SnapshotEquivalence, SnapshotSaveLoadAndRestoreAreInvisible,
   MultiUseSandbox a = fresh_sample_sandbox();
   const std::vector<Outcome> p_got = run_all(a, s.p);
   for (size_t i = 0; i < s.p.size(); ++i) {
-    if (!(p_got[i] == p_want[i])) RC_FAIL("P is not deterministic at call " + std::to_string(i) + ": " + rc::toString(s.p[i]));
+    if (!(p_got[i] == p_want[i]))
+      RC_FAIL("P is not deterministic at call " + std::to_string(i) + ": " + rc::toString(s.p[i]));
   }
   auto snap = a.snapshot();
   if (!snap) RC_FAIL("snapshot after P: " + show_error(snap.error()));

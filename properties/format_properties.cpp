@@ -81,9 +81,8 @@ rc::Gen<EditedHeader> gen_edited_header() {
     for (size_t i = 0; i < count; ++i) {
       uint64_t at = *gen::weightedOneOf<uint64_t>({{8, gen::inRange<uint64_t>(format::kFixedHeaderSize, used)},
                                                    {1, gen::inRange<uint64_t>(0, e.bytes.size())}});
-      uint8_t v = *gen::weightedOneOf<uint8_t>({{2, gen::arbitrary<uint8_t>()},
-                                                {1, gen::just<uint8_t>(e.bytes[at] ^ 1)},
-                                                {1, gen::just<uint8_t>(0)}});
+      uint8_t v = *gen::weightedOneOf<uint8_t>(
+          {{2, gen::arbitrary<uint8_t>()}, {1, gen::just<uint8_t>(e.bytes[at] ^ 1)}, {1, gen::just<uint8_t>(0)}});
       std::string name = "?";
       for (const auto& f : fields) {
         if (at >= f.offset && at < f.offset + f.size) name = f.name;

@@ -24,14 +24,14 @@ constexpr uint64_t kPage = abi::kPageSize;
 // (so the limits themselves get tried), shrinking towards shorter.
 template <typename T>
 rc::Gen<std::vector<T>> bounded_vector(size_t max, rc::Gen<T> element, size_t scaled_weight = 6) {
-  return gen::weightedOneOf<std::vector<T>>(
-      {{scaled_weight, gen::map(gen::container<std::vector<T>>(element),
-                    [max](std::vector<T> v) {
-                      if (v.size() > max) v.resize(max);
-                      return v;
-                    })},
-       {1, gen::mapcat(gen::inRange<size_t>(0, max + 1),
-                       [element](size_t n) { return gen::container<std::vector<T>>(n, element); })}});
+  return gen::weightedOneOf<std::vector<T>>({{scaled_weight, gen::map(gen::container<std::vector<T>>(element),
+                                                                      [max](std::vector<T> v) {
+                                                                        if (v.size() > max) v.resize(max);
+                                                                        return v;
+                                                                      })},
+                                             {1, gen::mapcat(gen::inRange<size_t>(0, max + 1), [element](size_t n) {
+                                                return gen::container<std::vector<T>>(n, element);
+                                              })}});
 }
 
 rc::Gen<uint32_t> gen_f32_bits() {
@@ -58,15 +58,17 @@ rc::Gen<uint64_t> gen_pages(uint64_t min_bytes, uint64_t max_bytes, uint64_t sma
 
 // Encoding-valid segment: every field inside its bit width.
 rc::Gen<SegmentRegister> gen_any_segment() {
-  return gen::build<SegmentRegister>(
-      gen::set(&SegmentRegister::base), gen::set(&SegmentRegister::limit), gen::set(&SegmentRegister::selector),
-      gen::set(&SegmentRegister::type, gen::inRange<uint8_t>(0, 16)),
-      gen::set(&SegmentRegister::present, gen::inRange<uint8_t>(0, 2)),
-      gen::set(&SegmentRegister::dpl, gen::inRange<uint8_t>(0, 4)),
-      gen::set(&SegmentRegister::db, gen::inRange<uint8_t>(0, 2)), gen::set(&SegmentRegister::s, gen::inRange<uint8_t>(0, 2)),
-      gen::set(&SegmentRegister::l, gen::inRange<uint8_t>(0, 2)), gen::set(&SegmentRegister::g, gen::inRange<uint8_t>(0, 2)),
-      gen::set(&SegmentRegister::avl, gen::inRange<uint8_t>(0, 2)),
-      gen::set(&SegmentRegister::unusable, gen::inRange<uint8_t>(0, 2)));
+  return gen::build<SegmentRegister>(gen::set(&SegmentRegister::base), gen::set(&SegmentRegister::limit),
+                                     gen::set(&SegmentRegister::selector),
+                                     gen::set(&SegmentRegister::type, gen::inRange<uint8_t>(0, 16)),
+                                     gen::set(&SegmentRegister::present, gen::inRange<uint8_t>(0, 2)),
+                                     gen::set(&SegmentRegister::dpl, gen::inRange<uint8_t>(0, 4)),
+                                     gen::set(&SegmentRegister::db, gen::inRange<uint8_t>(0, 2)),
+                                     gen::set(&SegmentRegister::s, gen::inRange<uint8_t>(0, 2)),
+                                     gen::set(&SegmentRegister::l, gen::inRange<uint8_t>(0, 2)),
+                                     gen::set(&SegmentRegister::g, gen::inRange<uint8_t>(0, 2)),
+                                     gen::set(&SegmentRegister::avl, gen::inRange<uint8_t>(0, 2)),
+                                     gen::set(&SegmentRegister::unusable, gen::inRange<uint8_t>(0, 2)));
 }
 
 // Any bit set of `allowed`, shrinking towards none.
@@ -136,24 +138,25 @@ rc::Gen<GeneralRegisters> gen_any_regs() {
 }
 
 rc::Gen<std::string> gen_printable(size_t min, size_t max) {
-  return gen::mapcat(gen::inRange<size_t>(min, max + 1), [](size_t n) {
-    return gen::container<std::string>(n, gen::inRange<char>(0x20, 0x7f));
-  });
+  return gen::mapcat(gen::inRange<size_t>(min, max + 1),
+                     [](size_t n) { return gen::container<std::string>(n, gen::inRange<char>(0x20, 0x7f)); });
 }
 
 // A function name as the manifest and the file format allow it: 1..max bytes, none a control
 // character (below 0x20, or 0x7f); bytes 0x80-0xff (UTF-8) are allowed.
 rc::Gen<std::string> gen_name(size_t min, size_t max) {
-  auto byte = gen::weightedOneOf<char>({{4, gen::inRange<char>(0x20, 0x7f)},
-                                        {1, gen::map(gen::inRange<int>(0x80, 0x100), [](int c) { return static_cast<char>(c); })}});
-  return gen::mapcat(gen::inRange<size_t>(min, max + 1), [byte](size_t n) { return gen::container<std::string>(n, byte); });
+  auto byte = gen::weightedOneOf<char>(
+      {{4, gen::inRange<char>(0x20, 0x7f)},
+       {1, gen::map(gen::inRange<int>(0x80, 0x100), [](int c) { return static_cast<char>(c); })}});
+  return gen::mapcat(gen::inRange<size_t>(min, max + 1),
+                     [byte](size_t n) { return gen::container<std::string>(n, byte); });
 }
 
 // Sorted, disjoint image segments at or above 0x100000, never W+X, at least one executable.
 rc::Gen<std::vector<Region>> gen_image(size_t max_segments, uint64_t max_pages) {
   return gen::exec([max_segments, max_pages] {
     size_t n = *gen::weightedOneOf<size_t>({{8, gen::inRange<size_t>(1, std::min<size_t>(max_segments, 4) + 1)},
-                                             {1, gen::inRange<size_t>(1, max_segments + 1)}});
+                                            {1, gen::inRange<size_t>(1, max_segments + 1)}});
     std::vector<Region> image;
     uint64_t at = abi::kDefaultImageBase + *gen::inRange<uint64_t>(0, 4) * kPage;
     for (size_t i = 0; i < n; ++i) {
@@ -186,17 +189,17 @@ uint64_t gen_address_in(const std::vector<Region>& regions, uint32_t need_flags)
 constexpr uint64_t kRflagsFree = 0x3fffffull & ~((1ull << 1) | (1ull << 3) | (1ull << 5) | (1ull << 15) | (1ull << 17));
 
 rc::Gen<std::pair<DigestAlgorithm, Digest>> gen_digest() {
-  return gen::map(gen::pair(gen::element(DigestAlgorithm::kBlake3_256, DigestAlgorithm::kXxh3_128),
-                            gen::arbitrary<Digest>()),
-                  [](std::pair<DigestAlgorithm, Digest> p) {
-                    if (p.first == DigestAlgorithm::kXxh3_128) std::fill(p.second.begin() + 16, p.second.end(), 0);
-                    return p;
-                  });
+  return gen::map(
+      gen::pair(gen::element(DigestAlgorithm::kBlake3_256, DigestAlgorithm::kXxh3_128), gen::arbitrary<Digest>()),
+      [](std::pair<DigestAlgorithm, Digest> p) {
+        if (p.first == DigestAlgorithm::kXxh3_128) std::fill(p.second.begin() + 16, p.second.end(), 0);
+        return p;
+      });
 }
 
 rc::Gen<std::string> gen_vendor() {
-  return gen::weightedOneOf<std::string>({{3, gen::element<std::string>("GenuineIntel", "AuthenticAMD")},
-                                          {1, gen_printable(1, format::kCpuVendorSize)}});
+  return gen::weightedOneOf<std::string>(
+      {{3, gen::element<std::string>("GenuineIntel", "AuthenticAMD")}, {1, gen_printable(1, format::kCpuVendorSize)}});
 }
 
 // A valid state for `layout` (and the stage): what a snapshot of a real sandbox could hold.
@@ -251,17 +254,27 @@ rc::Gen<std::string> gen_wire_bytes_string(size_t max) {
 
 rc::Gen<Value> gen_value_of(ValueType t) {
   switch (t) {
-    case ValueType::kVoid: return gen::just(Value{});
-    case ValueType::kBool: return gen::map(gen::arbitrary<bool>(), [](bool b) { return Value{b}; });
-    case ValueType::kI32: return gen::map(gen::arbitrary<int32_t>(), [](int32_t x) { return Value{x}; });
-    case ValueType::kU32: return gen::map(gen::arbitrary<uint32_t>(), [](uint32_t x) { return Value{x}; });
-    case ValueType::kI64: return gen::map(gen::arbitrary<int64_t>(), [](int64_t x) { return Value{x}; });
-    case ValueType::kU64: return gen::map(gen::arbitrary<uint64_t>(), [](uint64_t x) { return Value{x}; });
-    case ValueType::kF32: return gen::map(gen_f32_bits(), [](uint32_t b) { return Value{std::bit_cast<float>(b)}; });
-    case ValueType::kF64: return gen::map(gen_f64_bits(), [](uint64_t b) { return Value{std::bit_cast<double>(b)}; });
-    case ValueType::kString: return gen::map(gen_wire_bytes_string(300), [](std::string s) { return Value{std::move(s)}; });
+    case ValueType::kVoid:
+      return gen::just(Value{});
+    case ValueType::kBool:
+      return gen::map(gen::arbitrary<bool>(), [](bool b) { return Value{b}; });
+    case ValueType::kI32:
+      return gen::map(gen::arbitrary<int32_t>(), [](int32_t x) { return Value{x}; });
+    case ValueType::kU32:
+      return gen::map(gen::arbitrary<uint32_t>(), [](uint32_t x) { return Value{x}; });
+    case ValueType::kI64:
+      return gen::map(gen::arbitrary<int64_t>(), [](int64_t x) { return Value{x}; });
+    case ValueType::kU64:
+      return gen::map(gen::arbitrary<uint64_t>(), [](uint64_t x) { return Value{x}; });
+    case ValueType::kF32:
+      return gen::map(gen_f32_bits(), [](uint32_t b) { return Value{std::bit_cast<float>(b)}; });
+    case ValueType::kF64:
+      return gen::map(gen_f64_bits(), [](uint64_t b) { return Value{std::bit_cast<double>(b)}; });
+    case ValueType::kString:
+      return gen::map(gen_wire_bytes_string(300), [](std::string s) { return Value{std::move(s)}; });
     case ValueType::kBytes:
-      return gen::map(bounded_vector<uint8_t>(300, gen::arbitrary<uint8_t>()), [](Bytes b) { return Value{std::move(b)}; });
+      return gen::map(bounded_vector<uint8_t>(300, gen::arbitrary<uint8_t>()),
+                      [](Bytes b) { return Value{std::move(b)}; });
   }
   return gen::just(Value{});
 }
@@ -286,8 +299,9 @@ rc::Gen<ManifestMessage> gen_manifest() {
   auto fn = gen::build<FunctionInfo>(
       gen::set(&FunctionInfo::name, gen_name(1, abi::kMaxNameLength)),
       gen::set(&FunctionInfo::signature,
-               gen::build<Signature>(gen::set(&Signature::result, gen_value_type()),
-                                     gen::set(&Signature::params, bounded_vector<ValueType>(abi::kMaxArgs, gen_param_type())))));
+               gen::build<Signature>(
+                   gen::set(&Signature::result, gen_value_type()),
+                   gen::set(&Signature::params, bounded_vector<ValueType>(abi::kMaxArgs, gen_param_type())))));
   auto list = gen::weightedOneOf<std::vector<FunctionInfo>>(
       {{12, gen::map(gen::container<std::vector<FunctionInfo>>(fn),
                      [](std::vector<FunctionInfo> v) {
@@ -308,8 +322,9 @@ rc::Gen<std::vector<FunctionInfo>> gen_file_functions(NameBytes names) {
   auto fn = gen::build<FunctionInfo>(
       gen::set(&FunctionInfo::name, name),
       gen::set(&FunctionInfo::signature,
-               gen::build<Signature>(gen::set(&Signature::result, gen_value_type()),
-                                     gen::set(&Signature::params, bounded_vector<ValueType>(abi::kMaxArgs, gen_value_type())))));
+               gen::build<Signature>(
+                   gen::set(&Signature::result, gen_value_type()),
+                   gen::set(&Signature::params, bounded_vector<ValueType>(abi::kMaxArgs, gen_value_type())))));
   return bounded_vector<FunctionInfo>(abi::kMaxFunctions, fn, 20);
 }
 
@@ -338,10 +353,10 @@ rc::Gen<MetadataValue> gen_structural_metadata() {
                         &l.page_table_base, &l.page_table_size, &l.memory_size, &m.entrypoint, &m.dispatch}) {
       *f = *gen::arbitrary<uint64_t>();
     }
-    auto region = gen::build<Region>(gen::set(&Region::guest_address), gen::set(&Region::size), gen::set(&Region::flags),
-                                     gen::set(&Region::kind, gen::map(gen::arbitrary<uint32_t>(), [](uint32_t k) {
-                                                return static_cast<RegionKind>(k);
-                                              })));
+    auto region = gen::build<Region>(
+        gen::set(&Region::guest_address), gen::set(&Region::size), gen::set(&Region::flags),
+        gen::set(&Region::kind,
+                 gen::map(gen::arbitrary<uint32_t>(), [](uint32_t k) { return static_cast<RegionKind>(k); })));
     l.regions = *bounded_vector<Region>(kMaxRegions, region);
     m.vcpu.regs = *gen_any_regs();
     SpecialRegisters& s = m.vcpu.sregs;
@@ -356,7 +371,8 @@ rc::Gen<MetadataValue> gen_structural_metadata() {
       t->base = *gen::arbitrary<uint64_t>();
       t->limit = *gen::arbitrary<uint16_t>();
     }
-    for (uint64_t* r : {&s.cr0, &s.cr2, &s.cr3, &s.cr4, &s.cr8, &s.efer, &s.apic_base}) *r = *gen::arbitrary<uint64_t>();
+    for (uint64_t* r : {&s.cr0, &s.cr2, &s.cr3, &s.cr4, &s.cr8, &s.efer, &s.apic_base})
+      *r = *gen::arbitrary<uint64_t>();
     s.interrupt_bitmap = *gen::arbitrary<std::array<uint64_t, 4>>();
     m.vcpu.fpu = *gen_any_fpu(false);
     m.guest_functions = *gen_file_functions();
@@ -441,7 +457,8 @@ std::vector<std::string> metadata_differences(const MetadataValue& want, const f
   if (!(want.vcpu == d.vcpu)) {
     auto fa = harness::register_fields(want.vcpu), fb = harness::register_fields(d.vcpu);
     for (size_t i = 0; i < fa.size() && i < fb.size(); ++i) {
-      if (fa[i].second != fb[i].second) out.push_back("vcpu." + fa[i].first + ": " + fa[i].second + " vs " + fb[i].second);
+      if (fa[i].second != fb[i].second)
+        out.push_back("vcpu." + fa[i].first + ": " + fa[i].second + " vs " + fb[i].second);
     }
     if (out.empty()) out.push_back("vcpu: differs in a field register_fields does not name");
   }
@@ -498,8 +515,9 @@ rc::Gen<SnapshotSpec> gen_snapshot_spec() {
     SnapshotSpec s;
     s.meta = sane_metadata(std::move(*layout), 4);
     s.meta.cpu_vendor = format::host_cpu_vendor();  // loaded on this machine
-    auto write = gen::build<MemoryWrite>(gen::set(&MemoryWrite::region), gen::set(&MemoryWrite::offset),
-                                         gen::set(&MemoryWrite::bytes, bounded_vector<uint8_t>(64, gen::arbitrary<uint8_t>())));
+    auto write =
+        gen::build<MemoryWrite>(gen::set(&MemoryWrite::region), gen::set(&MemoryWrite::offset),
+                                gen::set(&MemoryWrite::bytes, bounded_vector<uint8_t>(64, gen::arbitrary<uint8_t>())));
     s.writes = *bounded_vector<MemoryWrite>(24, write);
     return s;
   });

@@ -33,8 +33,8 @@ rc::Gen<ValueType> gen_param_type();  // any but void
 rc::Gen<Value> gen_value_of(ValueType t);
 rc::Gen<Value> gen_value();  // floats: every bit pattern (NaN payloads, -0, infinities) is fair
 rc::Gen<std::string> gen_wire_bytes_string(size_t max);  // any bytes, length 0..max (size-scaled)
-rc::Gen<CallMessage> gen_call();                          // call or host call; name <= 128, args <= 16
-rc::Gen<TextRecordMessage> gen_text_record();             // log or abort
+rc::Gen<CallMessage> gen_call();                         // call or host call; name <= 128, args <= 16
+rc::Gen<TextRecordMessage> gen_text_record();            // log or abort
 rc::Gen<ManifestMessage> gen_manifest();  // <= 256 functions a side (size-scaled); names 1..128, no control bytes
 
 // ---- snapshot metadata ----------------------------------------------------------------------------
@@ -54,7 +54,7 @@ struct MetadataValue {
 void showValue(const MetadataValue& m, std::ostream& os);
 
 detail::SnapshotData to_snapshot_data(const MetadataValue& m);  // no memory
-std::vector<uint8_t> encode(const MetadataValue& m);           // format::encode_metadata
+std::vector<uint8_t> encode(const MetadataValue& m);            // format::encode_metadata
 uint64_t blob_size(const MetadataValue& m);                     // regions' sizes summed (wrapping)
 // The whole file's size such a header describes: header_length + blob_size.
 uint64_t file_size(const MetadataValue& m, const std::vector<uint8_t>& metadata);
@@ -75,7 +75,7 @@ rc::Gen<std::vector<FunctionInfo>> gen_file_functions(NameBytes names = NameByte
 
 // ---- small whole snapshots, memory included ---------------------------------------------------------
 struct MemoryWrite {
-  size_t region = 0;   // index into the layout's regions (taken modulo their count)
+  size_t region = 0;    // index into the layout's regions (taken modulo their count)
   uint64_t offset = 0;  // taken modulo the region's size
   std::vector<uint8_t> bytes;
 };

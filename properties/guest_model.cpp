@@ -94,7 +94,9 @@ std::string show_calls(const std::vector<GuestCall>& calls) {
 }
 
 void showValue(const GuestState& s, std::ostream& os) {
-  os << "{global " << s.global << ", counter " << s.counter << ", buffer" << show_bytes(s.buffer, 8) << "}";
+  os << "{global " << s.global << ", counter " << s.counter << ", buffer" << show_bytes(s.buffer, 8);
+  if (s.mxcsr != GuestState::kDefaultMxcsr) os << ", mxcsr 0x" << std::hex << s.mxcsr << std::dec;
+  os << "}";
 }
 
 uint64_t fnv1a(const std::vector<uint8_t>& bytes) {
@@ -124,6 +126,11 @@ Outcome predict(SandboxState& s, const GuestCall& c) {
     return ok(Value{fnv1a(g.buffer)});
   }
   if (f == "BufferChecksum") return ok(Value{fnv1a(g.buffer)});
+  if (f == "SetMxcsr") {
+    g.mxcsr = std::get<uint32_t>(arg(0));
+    return ok(Value{});
+  }
+  if (f == "GetMxcsr") return ok(Value{g.mxcsr});
   if (f == "TouchPages") {
     uint64_t pages = std::get<uint64_t>(arg(0));
     if (pages * kPage > g.buffer.size()) {
@@ -139,7 +146,7 @@ Outcome predict(SandboxState& s, const GuestCall& c) {
     auto a = static_cast<uint32_t>(std::get<int32_t>(arg(0))), b = static_cast<uint32_t>(std::get<int32_t>(arg(1)));
     return ok(Value{static_cast<int32_t>(a + b)});
   }
-  if (f == "EchoI64" || f == "Echo" || f == "EchoBytes") return ok(arg(0));
+  if (f == "EchoI64" || f == "EchoF64" || f == "Echo" || f == "EchoBytes") return ok(arg(0));
   if (f == "CallHostAdd") return ok(Value{std::get<int64_t>(arg(0)) + std::get<int64_t>(arg(1))});
   if (f == "CallHostEcho") return ok(Value{"host:" + std::get<std::string>(arg(0))});
   if (f == "Divide") {
@@ -174,9 +181,10 @@ rc::Gen<GuestCall> gen_state_call() {
     return Value{Bytes(std::move(b))};
   });
   // Whole pages often: a buffer spanning pages is what page-granular snapshots and restores must get right.
-  auto fill_size = gen::weightedOneOf<uint64_t>({{2, gen::inRange<uint64_t>(0, 64)},
-                                                 {4, gen::map(uniform<uint64_t>(1, 4), [](uint64_t p) { return p * kPage; })},
-                                                 {1, gen::inRange<uint64_t>(0, kMaxFill + 1)}});
+  auto fill_size =
+      gen::weightedOneOf<uint64_t>({{2, gen::inRange<uint64_t>(0, 64)},
+                                    {4, gen::map(uniform<uint64_t>(1, 4), [](uint64_t p) { return p * kPage; })},
+                                    {1, gen::inRange<uint64_t>(0, kMaxFill + 1)}});
   auto text = gen::map(gen_wire_bytes_string(40), [](std::string s) { return Value{std::move(s)}; });
   return gen::weightedOneOf<GuestCall>({
       {4, gen::map(i64, [](Value v) { return call("SetGlobal", {std::move(v)}); })},
@@ -184,17 +192,31 @@ rc::Gen<GuestCall> gen_state_call() {
       {3, gen::just(call("Increment"))},
       {3, gen::map(bytes, [](Value v) { return call("BufferAppend", {std::move(v)}); })},
       {4, gen::map(gen::pair(fill_size, gen::arbitrary<uint32_t>()),
-                   [](std::pair<uint64_t, uint32_t> p) { return call("BufferFill", {Value{p.first}, Value{p.second}}); })},
+                   [](std::pair<uint64_t, uint32_t> p) {
+                     return call("BufferFill", {Value{p.first}, Value{p.second}});
+                   })},
       {3, gen::just(call("BufferChecksum"))},
+      // Any rounding mode, flush-to-zero and sticky flags; every exception stays masked (an unmasked
+      // one would fault the next SSE instruction the runtime runs) and DAZ stays clear (MXCSR_MASK may
+      // lack it: ldmxcsr would #GP).
+      {2, gen::map(gen::arbitrary<uint32_t>(),
+                   [](uint32_t r) { return call("SetMxcsr", {Value{GuestState::kDefaultMxcsr | (r & 0xe03fu)}}); })},
+      {2, gen::just(call("GetMxcsr"))},
+      // Doubles pass through XMM registers untouched, NaN payloads included.
+      {1, gen::map(gen::arbitrary<double>(), [](double d) { return call("EchoF64", {Value{d}}); })},
       // Never past the buffer here: TouchPages(0) always succeeds; more pages are tried by
       // gen_any_call, where a poisoning abort is expected when the buffer is too small.
       {1, gen::just(call("TouchPages", {Value{uint64_t{0}}}))},
       {1, gen::map(gen::pair(gen::arbitrary<int32_t>(), gen::arbitrary<int32_t>()),
-                   [](std::pair<int32_t, int32_t> p) { return call("Add", {Value{p.first}, Value{p.second}}); })},
+                   [](std::pair<int32_t, int32_t> p) {
+                     return call("Add", {Value{p.first}, Value{p.second}});
+                   })},
       {1, gen::map(i64, [](Value v) { return call("EchoI64", {std::move(v)}); })},
       {1, gen::map(text, [](Value v) { return call("Echo", {std::move(v)}); })},
       {1, gen::map(gen::pair(gen_small_i64(), gen_small_i64()),
-                   [](std::pair<int64_t, int64_t> p) { return call("CallHostAdd", {Value{p.first}, Value{p.second}}); })},
+                   [](std::pair<int64_t, int64_t> p) {
+                     return call("CallHostAdd", {Value{p.first}, Value{p.second}});
+                   })},
       {1, gen::map(text, [](Value v) { return call("CallHostEcho", {std::move(v)}); })},
       // Divide(non-zero) once raised #DE (KvmRegressions.SampleGuestDividesByNonZero keeps it).
       {1, gen::map(gen::suchThat(gen::arbitrary<int32_t>(), [](int32_t d) { return d != 0; }),
@@ -206,16 +228,19 @@ rc::Gen<GuestCall> gen_any_call() {
   return gen::weightedOneOf<GuestCall>({
       {20, gen_state_call()},
       {3, gen::map(gen::inRange<uint64_t>(1, 5), [](uint64_t n) { return call("TouchPages", {Value{n}}); })},
-      {1, gen::map(gen::pair(gen::arbitrary<int32_t>(), gen_wire_bytes_string(24)), [](std::pair<int32_t, std::string> p) {
-         return call("Abort", {Value{p.first}, Value{std::move(p.second)}});
-       })},
+      {1, gen::map(gen::pair(gen::arbitrary<int32_t>(), gen_wire_bytes_string(24)),
+                   [](std::pair<int32_t, std::string> p) {
+                     return call("Abort", {Value{p.first}, Value{std::move(p.second)}});
+                   })},
       {1, gen::just(call("Ud2"))},
       {1, gen::just(call("NullDeref"))},
       {1, gen::just(call("Divide", {Value{int32_t{0}}}))},
   });
 }
 
-std::vector<GuestCall> observe_calls() { return {call("GetGlobal"), call("BufferChecksum"), call("Increment")}; }
+std::vector<GuestCall> observe_calls() {
+  return {call("GetGlobal"), call("BufferChecksum"), call("GetMxcsr"), call("Increment")};
+}
 
 Outcome run_call(MultiUseSandbox& sandbox, const GuestCall& c) { return outcome_of(sandbox.call(c.function, c.args)); }
 

@@ -1,6 +1,7 @@
 // guest_model.h: a plain C++ model of what the sample guest (guest/samples/sample_guest.cpp) makes
 // observable: g_global (SetGlobal/GetGlobal), the counter (Increment), the heap buffer's bytes
-// (BufferAppend/BufferFill/TouchPages, read back through the FNV-1a BufferChecksum), the pure
+// (BufferAppend/BufferFill/TouchPages, read back through the FNV-1a BufferChecksum), MXCSR
+// (SetMxcsr/GetMxcsr: register state a restore must bring back, which memory alone cannot show), the pure
 // functions, the host-call round trips, and the calls that abort or fault and poison the sandbox.
 // The stateful and equivalence properties predict every call's outcome with it.
 #pragma once
@@ -44,6 +45,8 @@ struct GuestState {
   int64_t global = 0;
   int64_t counter = 0;
   std::vector<uint8_t> buffer;
+  uint32_t mxcsr = kDefaultMxcsr;  // SetMxcsr/GetMxcsr: SSE control state lives in the vCPU, not in memory
+  static constexpr uint32_t kDefaultMxcsr = 0x1f80;
   bool operator==(const GuestState&) const = default;
 };
 void showValue(const GuestState& s, std::ostream& os);
@@ -66,7 +69,7 @@ rc::Gen<GuestCall> gen_state_call();
 // Those, plus calls that fail and poison the sandbox: Abort, Ud2, NullDeref, Divide(0), TouchPages
 // past the buffer.
 rc::Gen<GuestCall> gen_any_call();
-// Reads the whole observable state: GetGlobal, BufferChecksum, Increment (its result is counter + 1).
+// Reads the whole observable state: GetGlobal, BufferChecksum, GetMxcsr, Increment (counter + 1).
 std::vector<GuestCall> observe_calls();
 
 Outcome run_call(MultiUseSandbox& sandbox, const GuestCall& call);

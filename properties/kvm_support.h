@@ -14,12 +14,12 @@
 // Like RC_GTEST_PROP, but checks KVM first: the test is skipped with the reason (a failure under
 // SNAPVM_REQUIRE_KVM=1) instead of every case failing. The RapidCheck id stays "Suite/Name", so
 // RC_PARAMS="reproduce=..." lines work as for any RC_GTEST_PROP.
-#define SNAPVM_KVM_PROPERTY(Suite, Name, ArgList)                 \
-  void snapvm_kvm_property_##Suite##_##Name ArgList;              \
-  TEST(Suite, Name) {                                             \
-    SNAPVM_REQUIRE_KVM();                                         \
+#define SNAPVM_KVM_PROPERTY(Suite, Name, ArgList)                    \
+  void snapvm_kvm_property_##Suite##_##Name ArgList;                 \
+  TEST(Suite, Name) {                                                \
+    SNAPVM_REQUIRE_KVM();                                            \
     ::rc::detail::checkGTest(&snapvm_kvm_property_##Suite##_##Name); \
-  }                                                               \
+  }                                                                  \
   void snapvm_kvm_property_##Suite##_##Name ArgList
 
 namespace snapvm::properties {

@@ -79,7 +79,11 @@ SegmentRegister& segment(SpecialRegisters& s, const std::string& name) {
 
 // An address no executable region holds.
 uint64_t not_executable(const Layout& l) {
-  std::vector<uint64_t> candidates = {0, abi::kPebAddress, l.heap_base, l.stack_base, l.input_base,
+  std::vector<uint64_t> candidates = {0,
+                                      abi::kPebAddress,
+                                      l.heap_base,
+                                      l.stack_base,
+                                      l.input_base,
                                       l.memory_size + *gen::inRange<uint64_t>(0, 1 << 20)};
   for (const Region& r : l.regions) {
     if (!(r.flags & kRegionExecute)) candidates.push_back(r.guest_address + *gen::inRange<uint64_t>(0, r.size));
@@ -145,8 +149,9 @@ std::vector<Rule> value_rules() {
                  auto& regions = d.meta.layout.regions;
                  size_t i = *uniform<size_t>(1, regions.size());
                  const Region& p = regions[i - 1];
-                 uint64_t at = *gen::oneOf(gen::just(p.guest_address - *gen::inRange<uint64_t>(0, 4) * kPage),
-                                           gen::just(p.guest_address + *gen::inRange<uint64_t>(0, p.size / kPage) * kPage));
+                 uint64_t at =
+                     *gen::oneOf(gen::just(p.guest_address - *gen::inRange<uint64_t>(0, 4) * kPage),
+                                 gen::just(p.guest_address + *gen::inRange<uint64_t>(0, p.size / kPage) * kPage));
                  regions[i].guest_address = at;
                  d.defect = reg(i, "guest_address") + " = " + hex(at) + " (previous " + hex(p.guest_address) + "+" +
                             hex(p.size) + ")";
@@ -177,10 +182,14 @@ std::vector<Rule> value_rules() {
   r.push_back({"layout field", [](MetaDefect& d) {
                  Layout& l = d.meta.layout;
                  std::vector<std::pair<const char*, uint64_t*>> fields = {
-                     {"layout.image_base", &l.image_base},       {"layout.image_end", &l.image_end},
-                     {"layout.input_base", &l.input_base},       {"layout.output_base", &l.output_base},
-                     {"layout.heap_base", &l.heap_base},         {"layout.stack_base", &l.stack_base},
-                     {"layout.page_table_base", &l.page_table_base}, {"layout.page_table_size", &l.page_table_size},
+                     {"layout.image_base", &l.image_base},
+                     {"layout.image_end", &l.image_end},
+                     {"layout.input_base", &l.input_base},
+                     {"layout.output_base", &l.output_base},
+                     {"layout.heap_base", &l.heap_base},
+                     {"layout.stack_base", &l.stack_base},
+                     {"layout.page_table_base", &l.page_table_base},
+                     {"layout.page_table_size", &l.page_table_size},
                      {"layout.memory_size", &l.memory_size}};
                  auto [name, field] = pick(fields);
                  *field += *gen::inRange<uint64_t>(1, 4) * kPage;
@@ -219,21 +228,29 @@ std::vector<Rule> value_rules() {
   r.push_back(reg_rule("CR4 bit snapvm never sets", "sregs.cr4", bad_s, cr4, [](uint64_t v, const MetadataValue&) {
     return v | one_bit_of(~(kCr4Pae | kCr4Osfxsr | kCr4Osxmmexcpt));
   }));
-  r.push_back(reg_rule("CR4.PAE clear", "sregs.cr4", bad_s, cr4, [](uint64_t v, const MetadataValue&) { return v & ~kCr4Pae; }));
+  r.push_back(reg_rule("CR4.PAE clear", "sregs.cr4", bad_s, cr4,
+                       [](uint64_t v, const MetadataValue&) { return v & ~kCr4Pae; }));
   r.push_back(reg_rule("EFER unknown bit", "sregs.efer", bad_s, efer, [](uint64_t v, const MetadataValue&) {
     return v | one_bit_of(~(1ull | kEferLme | kEferLma | kEferNxe));
   }));
-  r.push_back(reg_rule("EFER.LMA clear", "sregs.efer", bad_s, efer, [](uint64_t v, const MetadataValue&) { return v & ~kEferLma; }));
-  r.push_back(reg_rule("EFER.LME clear", "sregs.efer", bad_s, efer, [](uint64_t v, const MetadataValue&) { return v & ~kEferLme; }));
-  r.push_back(reg_rule("EFER.NXE clear", "sregs.efer", bad_s, efer, [](uint64_t v, const MetadataValue&) { return v & ~kEferNxe; }));
-  r.push_back(reg_rule("CR8 over 15", "sregs.cr8", bad_s, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.cr8; },
-                       [](uint64_t, const MetadataValue&) { return *gen::inRange<uint64_t>(16, UINT64_MAX); }));
-  r.push_back(reg_rule("CR3 not the page tables", "sregs.cr3", bad_s, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.cr3; },
-                       [](uint64_t v, const MetadataValue&) { return *gen::distinctFrom(gen::arbitrary<uint64_t>(), v); }));
-  r.push_back(reg_rule("GDT base", "sregs.gdt.base", bad_s, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.gdt.base; },
-                       [](uint64_t v, const MetadataValue&) { return *gen::distinctFrom(gen::arbitrary<uint64_t>(), v); }));
-  r.push_back(reg_rule("IDT base", "sregs.idt.base", bad_s, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.idt.base; },
-                       [](uint64_t v, const MetadataValue&) { return *gen::distinctFrom(gen::arbitrary<uint64_t>(), v); }));
+  r.push_back(reg_rule("EFER.LMA clear", "sregs.efer", bad_s, efer,
+                       [](uint64_t v, const MetadataValue&) { return v & ~kEferLma; }));
+  r.push_back(reg_rule("EFER.LME clear", "sregs.efer", bad_s, efer,
+                       [](uint64_t v, const MetadataValue&) { return v & ~kEferLme; }));
+  r.push_back(reg_rule("EFER.NXE clear", "sregs.efer", bad_s, efer,
+                       [](uint64_t v, const MetadataValue&) { return v & ~kEferNxe; }));
+  r.push_back(reg_rule(
+      "CR8 over 15", "sregs.cr8", bad_s, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.cr8; },
+      [](uint64_t, const MetadataValue&) { return *gen::inRange<uint64_t>(16, UINT64_MAX); }));
+  r.push_back(reg_rule(
+      "CR3 not the page tables", "sregs.cr3", bad_s, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.cr3; },
+      [](uint64_t v, const MetadataValue&) { return *gen::distinctFrom(gen::arbitrary<uint64_t>(), v); }));
+  r.push_back(reg_rule(
+      "GDT base", "sregs.gdt.base", bad_s, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.gdt.base; },
+      [](uint64_t v, const MetadataValue&) { return *gen::distinctFrom(gen::arbitrary<uint64_t>(), v); }));
+  r.push_back(reg_rule(
+      "IDT base", "sregs.idt.base", bad_s, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.idt.base; },
+      [](uint64_t v, const MetadataValue&) { return *gen::distinctFrom(gen::arbitrary<uint64_t>(), v); }));
   r.push_back({"GDT/IDT limit", [](MetaDefect& d) {
                  bool gdt = *gen::arbitrary<bool>();
                  uint16_t& limit = gdt ? d.meta.vcpu.sregs.gdt.limit : d.meta.vcpu.sregs.idt.limit;
@@ -247,8 +264,8 @@ std::vector<Rule> value_rules() {
                  std::string name = pick<std::string>({"cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"});
                  SegmentRegister& s = segment(d.meta.vcpu.sregs, name);
                  std::vector<std::pair<std::string, uint8_t*>> bits = {
-                     {"present", &s.present}, {"db", &s.db}, {"s", &s.s},       {"l", &s.l},
-                     {"g", &s.g},             {"avl", &s.avl}, {"unusable", &s.unusable}};
+                     {"present", &s.present},  {"db", &s.db}, {"s", &s.s}, {"l", &s.l}, {"g", &s.g}, {"avl", &s.avl},
+                     {"unusable", &s.unusable}};
                  int which = *uniform(0, 3);
                  std::string member;
                  uint8_t v = 0;
@@ -268,62 +285,76 @@ std::vector<Rule> value_rules() {
   r.push_back({"TSS register", [](MetaDefect& d) {
                  SegmentRegister& tr = d.meta.vcpu.sregs.tr;
                  switch (*uniform(0, 5)) {
-                   case 0: tr.base = *gen::distinctFrom(gen::arbitrary<uint64_t>(), tr.base);
+                   case 0:
+                     tr.base = *gen::distinctFrom(gen::arbitrary<uint64_t>(), tr.base);
                      d.defect = "sregs.tr.base = " + hex(tr.base);
                      expect(d, E::kBadSpecialRegisters, "sregs.tr.base", tr.base);
                      break;
-                   case 1: tr.limit = *gen::distinctFrom(gen::arbitrary<uint32_t>(), tr.limit);
+                   case 1:
+                     tr.limit = *gen::distinctFrom(gen::arbitrary<uint32_t>(), tr.limit);
                      d.defect = "sregs.tr.limit = " + hex(tr.limit);
                      expect(d, E::kBadSpecialRegisters, "sregs.tr.limit", tr.limit);
                      break;
-                   case 2: tr.selector = *gen::distinctFrom(gen::arbitrary<uint16_t>(), tr.selector);
+                   case 2:
+                     tr.selector = *gen::distinctFrom(gen::arbitrary<uint16_t>(), tr.selector);
                      d.defect = "sregs.tr.selector = " + hex(tr.selector);
                      expect(d, E::kBadSpecialRegisters, "sregs.tr.selector", tr.selector);
                      break;
-                   case 3: tr.type = *gen::distinctFrom(gen::inRange<uint8_t>(0, 16), uint8_t{11});
+                   case 3:
+                     tr.type = *gen::distinctFrom(gen::inRange<uint8_t>(0, 16), uint8_t{11});
                      d.defect = "sregs.tr.type = " + std::to_string(tr.type);
                      expect(d, E::kBadSpecialRegisters, "sregs.tr.type", tr.type);
                      break;
-                   default: tr.present = 0;
+                   default:
+                     tr.present = 0;
                      d.defect = "sregs.tr.present = 0";
                      expect(d, E::kBadSpecialRegisters, "sregs.tr.type", tr.type);
                  }
                  return true;
                }});
-  r.push_back({"user segment", [](MetaDefect& d) {
-                 std::string name = pick<std::string>({"cs", "ss", "ds"});
-                 SegmentRegister& s = segment(d.meta.vcpu.sregs, name);
-                 const std::string p = "sregs." + name + ".";
-                 const bool code = name == "cs";
-                 int rule = *uniform(0, code ? 8 : 6);
-                 switch (rule) {
-                   case 0: s.selector = *gen::distinctFrom(gen::arbitrary<uint16_t>(), s.selector);
-                     expect(d, E::kBadSpecialRegisters, p + "selector", s.selector);
-                     break;
-                   case 1: s.present = 0;
-                     expect(d, E::kBadSpecialRegisters, p + "present", 0);
-                     break;
-                   case 2: s.unusable = 1;
-                     expect(d, E::kBadSpecialRegisters, p + "present", 1);
-                     break;
-                   case 3: s.s = 0;
-                     expect(d, E::kBadSpecialRegisters, p + "s", 0);
-                     break;
-                   case 4: s.dpl = *gen::inRange<uint8_t>(0, 3);
-                     expect(d, E::kBadSpecialRegisters, p + "dpl", s.dpl);
-                     break;
-                   case 5: s.type = code ? *gen::inRange<uint8_t>(0, 8) : pick<uint8_t>({0, 1, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15});
-                     expect(d, E::kBadSpecialRegisters, p + "type", s.type);
-                     break;
-                   case 6: s.l = 0;
-                     expect(d, E::kBadSpecialRegisters, p + "l", 0);
-                     break;
-                   default: s.db = 1;
-                     expect(d, E::kBadSpecialRegisters, p + "db", 1);
-                 }
-                 d.defect = "user segment rule " + std::to_string(rule) + ": " + d.field;
-                 return true;
-               }});
+  r.push_back(
+      {"user segment", [](MetaDefect& d) {
+         std::string name = pick<std::string>({"cs", "ss", "ds"});
+         SegmentRegister& s = segment(d.meta.vcpu.sregs, name);
+         const std::string p = "sregs." + name + ".";
+         const bool code = name == "cs";
+         int rule = *uniform(0, code ? 8 : 6);
+         switch (rule) {
+           case 0:
+             s.selector = *gen::distinctFrom(gen::arbitrary<uint16_t>(), s.selector);
+             expect(d, E::kBadSpecialRegisters, p + "selector", s.selector);
+             break;
+           case 1:
+             s.present = 0;
+             expect(d, E::kBadSpecialRegisters, p + "present", 0);
+             break;
+           case 2:
+             s.unusable = 1;
+             expect(d, E::kBadSpecialRegisters, p + "present", 1);
+             break;
+           case 3:
+             s.s = 0;
+             expect(d, E::kBadSpecialRegisters, p + "s", 0);
+             break;
+           case 4:
+             s.dpl = *gen::inRange<uint8_t>(0, 3);
+             expect(d, E::kBadSpecialRegisters, p + "dpl", s.dpl);
+             break;
+           case 5:
+             s.type = code ? *gen::inRange<uint8_t>(0, 8) : pick<uint8_t>({0, 1, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15});
+             expect(d, E::kBadSpecialRegisters, p + "type", s.type);
+             break;
+           case 6:
+             s.l = 0;
+             expect(d, E::kBadSpecialRegisters, p + "l", 0);
+             break;
+           default:
+             s.db = 1;
+             expect(d, E::kBadSpecialRegisters, p + "db", 1);
+         }
+         d.defect = "user segment rule " + std::to_string(rule) + ": " + d.field;
+         return true;
+       }});
   r.push_back({"pending interrupt", [](MetaDefect& d) {
                  auto& words = d.meta.vcpu.sregs.interrupt_bitmap;
                  size_t k = *uniform<size_t>(0, 4);
@@ -332,8 +363,9 @@ std::vector<Rule> value_rules() {
                  expect(d, E::kBadSpecialRegisters, "sregs.interrupt_bitmap", words[k]);
                  return true;
                }});
-  r.push_back(reg_rule("entrypoint not executable", "entrypoint", bad_r, [](MetadataValue& m) -> uint64_t& { return m.entrypoint; },
-                       [](uint64_t, const MetadataValue& m) { return not_executable(m.layout); }));
+  r.push_back(reg_rule(
+      "entrypoint not executable", "entrypoint", bad_r, [](MetadataValue& m) -> uint64_t& { return m.entrypoint; },
+      [](uint64_t, const MetadataValue& m) { return not_executable(m.layout); }));
   r.push_back({"dispatch", [](MetaDefect& d) {
                  uint64_t& v = d.meta.dispatch;
                  v = d.meta.stage == SnapshotStage::kBeforeInit ? *gen::inRange<uint64_t>(1, UINT64_MAX)
@@ -344,24 +376,27 @@ std::vector<Rule> value_rules() {
                }});
   r.push_back({"rip", [](MetaDefect& d) {
                  uint64_t& v = d.meta.vcpu.regs.rip;
-                 v = d.meta.stage == SnapshotStage::kBeforeInit ? *gen::distinctFrom(gen::arbitrary<uint64_t>(), d.meta.entrypoint)
-                                                                : not_executable(d.meta.layout);
+                 v = d.meta.stage == SnapshotStage::kBeforeInit
+                         ? *gen::distinctFrom(gen::arbitrary<uint64_t>(), d.meta.entrypoint)
+                         : not_executable(d.meta.layout);
                  d.defect = "regs.rip = " + hex(v);
                  expect(d, E::kBadRegisters, "regs.rip", v);
                  return true;
                }});
-  r.push_back(reg_rule("rsp outside the stack", "regs.rsp", bad_r, [](MetadataValue& m) -> uint64_t& { return m.vcpu.regs.rsp; },
-                       [](uint64_t, const MetadataValue& m) {
-                         const Layout& l = m.layout;
-                         return *gen::oneOf(gen::inRange<uint64_t>(0, l.stack_base),
-                                            gen::inRange<uint64_t>(l.stack_top() + 1, UINT64_MAX));
-                       }));
-  r.push_back(reg_rule("rflags", "regs.rflags", bad_r, [](MetadataValue& m) -> uint64_t& { return m.vcpu.regs.rflags; },
-                       [](uint64_t v, const MetadataValue&) {
-                         constexpr uint64_t kReserved = (1ull << 3) | (1ull << 5) | (1ull << 15) | ~((1ull << 22) - 1);
-                         return *gen::oneOf(gen::just<uint64_t>(v & ~uint64_t{2}), gen::just<uint64_t>(v | one_bit_of(kReserved)),
-                                            gen::just<uint64_t>(v | (uint64_t{1} << 17)));
-                       }));
+  r.push_back(reg_rule(
+      "rsp outside the stack", "regs.rsp", bad_r, [](MetadataValue& m) -> uint64_t& { return m.vcpu.regs.rsp; },
+      [](uint64_t, const MetadataValue& m) {
+        const Layout& l = m.layout;
+        return *gen::oneOf(gen::inRange<uint64_t>(0, l.stack_base),
+                           gen::inRange<uint64_t>(l.stack_top() + 1, UINT64_MAX));
+      }));
+  r.push_back(reg_rule(
+      "rflags", "regs.rflags", bad_r, [](MetadataValue& m) -> uint64_t& { return m.vcpu.regs.rflags; },
+      [](uint64_t v, const MetadataValue&) {
+        constexpr uint64_t kReserved = (1ull << 3) | (1ull << 5) | (1ull << 15) | ~((1ull << 22) - 1);
+        return *gen::oneOf(gen::just<uint64_t>(v & ~uint64_t{2}), gen::just<uint64_t>(v | one_bit_of(kReserved)),
+                           gen::just<uint64_t>(v | (uint64_t{1} << 17)));
+      }));
   r.push_back({"MXCSR reserved bits", [](MetaDefect& d) {
                  uint32_t& m = d.meta.vcpu.fpu.mxcsr;
                  m |= static_cast<uint32_t>(one_bit_of(0xffff0000ull));
@@ -389,8 +424,8 @@ std::vector<Rule> value_rules() {
                  return true;
                }});
   r.push_back({"cpu vendor", [](MetaDefect& d) {
-                 d.options.cpu_vendor = *gen::distinctFrom(gen::element<std::string>("GenuineIntel", "AuthenticAMD", "HygonGenuine"),
-                                                          d.meta.cpu_vendor);
+                 d.options.cpu_vendor = *gen::distinctFrom(
+                     gen::element<std::string>("GenuineIntel", "AuthenticAMD", "HygonGenuine"), d.meta.cpu_vendor);
                  d.defect = "file recorded on " + d.meta.cpu_vendor + ", loaded on " + *d.options.cpu_vendor;
                  expect(d, E::kPlatformMismatch, "cpu_vendor", std::nullopt);
                  return true;
@@ -403,7 +438,8 @@ std::vector<Rule> value_rules() {
               if (list.empty()) list.push_back(FunctionInfo{"F", {ValueType::kI32, {ValueType::kI32}}});
               size_t i = *uniform<size_t>(0, list.size());
               auto [member, value] = change(list[i]);
-              std::string field = std::string(guest ? "guest_functions[" : "host_functions[") + std::to_string(i) + "]." + member;
+              std::string field =
+                  std::string(guest ? "guest_functions[" : "host_functions[") + std::to_string(i) + "]." + member;
               d.defect = std::string(name) + ": " + field + " = " + hex(value);
               expect(d, ErrorCode::kFieldOutOfRange, field, value);
               return true;
@@ -468,7 +504,8 @@ std::vector<Rule> byte_rules() {
                  return true;
                }});
   r.push_back({"header_length bounds", [](MetaDefect& d) {
-                 uint32_t v = *gen::oneOf(gen::inRange<uint32_t>(0, kPage), gen::inRange<uint32_t>(format::kMaxHeaderLength + 1, UINT32_MAX));
+                 uint32_t v = *gen::oneOf(gen::inRange<uint32_t>(0, kPage),
+                                          gen::inRange<uint32_t>(format::kMaxHeaderLength + 1, UINT32_MAX));
                  put_le(d.bytes, format::kHeaderLengthOffset, v, 4);
                  d.defect = "header_length = " + hex(v);
                  expect(d, E::kFieldOutOfRange, "header_length", v, format::kHeaderLengthOffset);
@@ -506,24 +543,26 @@ std::vector<Rule> byte_rules() {
                  return true;
                }});
   auto tag_rule = [fixed](const char* name, uint64_t offset, size_t size, std::string current) -> Rule {
-    return {name, [=](MetaDefect& d) {
-              if (current.size() + 1 < size && *gen::arbitrary<bool>()) {
-                size_t k = *gen::inRange<size_t>(current.size() + 1, size);
-                d.bytes[offset + k] = *gen::inRange<uint8_t>(1, 255);
-                d.defect = std::string(name) + " byte " + std::to_string(k) + " after the NUL = " + hex(d.bytes[offset + k]);
-                expect(d, E::kFieldOutOfRange, name, std::nullopt, offset);
-              } else {
-                std::string text = *gen::distinctFrom(
-                    gen::mapcat(gen::inRange<size_t>(1, size + 1),
-                                [](size_t n) { return gen::container<std::string>(n, gen::inRange<char>(0x21, 0x7f)); }),
-                    current);
-                for (size_t k = 0; k < size; ++k) d.bytes[offset + k] = k < text.size() ? static_cast<uint8_t>(text[k]) : 0;
-                d.defect = std::string(name) + " = \"" + text + "\"";
-                expect(d, E::kPlatformMismatch, name, std::nullopt, offset);
-              }
-              fixed(d);
-              return true;
-            }};
+    return {
+        name, [=](MetaDefect& d) {
+          if (current.size() + 1 < size && *gen::arbitrary<bool>()) {
+            size_t k = *gen::inRange<size_t>(current.size() + 1, size);
+            d.bytes[offset + k] = *gen::inRange<uint8_t>(1, 255);
+            d.defect =
+                std::string(name) + " byte " + std::to_string(k) + " after the NUL = " + hex(d.bytes[offset + k]);
+            expect(d, E::kFieldOutOfRange, name, std::nullopt, offset);
+          } else {
+            std::string text = *gen::distinctFrom(
+                gen::mapcat(gen::inRange<size_t>(1, size + 1),
+                            [](size_t n) { return gen::container<std::string>(n, gen::inRange<char>(0x21, 0x7f)); }),
+                current);
+            for (size_t k = 0; k < size; ++k) d.bytes[offset + k] = k < text.size() ? static_cast<uint8_t>(text[k]) : 0;
+            d.defect = std::string(name) + " = \"" + text + "\"";
+            expect(d, E::kPlatformMismatch, name, std::nullopt, offset);
+          }
+          fixed(d);
+          return true;
+        }};
   };
   r.push_back(tag_rule("architecture", 0x18, 8, "x86_64"));
   r.push_back(tag_rule("hypervisor", 0x28, 8, "kvm"));
@@ -588,13 +627,15 @@ std::vector<Rule> byte_rules() {
                }});
   r.push_back({"file shorter than the blob", [](MetaDefect& d) {
                  d.file_size -= *gen::inRange<uint64_t>(1, blob_size(d.meta) + 1);
-                 d.defect = "file size " + hex(d.file_size) + ", blob ends at " + hex(d.bytes.size() + blob_size(d.meta));
+                 d.defect =
+                     "file size " + hex(d.file_size) + ", blob ends at " + hex(d.bytes.size() + blob_size(d.meta));
                  expect(d, E::kFileTooShort, "blob_size", blob_size(d.meta));
                  return true;
                }});
   r.push_back({"bytes after the blob", [](MetaDefect& d) {
                  d.file_size += *gen::inRange<uint64_t>(1, 1 << 20);
-                 d.defect = "file size " + hex(d.file_size) + ", blob ends at " + hex(d.bytes.size() + blob_size(d.meta));
+                 d.defect =
+                     "file size " + hex(d.file_size) + ", blob ends at " + hex(d.bytes.size() + blob_size(d.meta));
                  expect(d, E::kFieldOutOfRange, "blob_size", blob_size(d.meta));
                  return true;
                }});

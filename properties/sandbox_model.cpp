@@ -19,6 +19,9 @@ namespace {
 namespace gen = rc::gen;
 
 constexpr size_t kMaxSandboxes = 3, kMaxSnapshots = 6, kMaxFiles = 4;
+// Commands per case, drawn uniformly from 1..kMaxCommands. A constant, not max_size: a reproduce
+// string must replay the same draws whatever RC_PARAMS it is given with.
+constexpr int kMaxCommands = 16;
 
 struct Model {
   std::vector<SandboxState> sandboxes{SandboxState{}};
@@ -44,7 +47,7 @@ std::string fail_text(const char* what, const Error& e) { return std::string(wha
 // that change nothing the model sees), so a restore that misses something fails right there.
 void check_state(const char* after, MultiUseSandbox& sandbox, const GuestState& expected) {
   SandboxState model{expected, false};
-  for (const GuestCall& c : {GuestCall{"GetGlobal", {}}, GuestCall{"BufferChecksum", {}}}) {
+  for (const GuestCall& c : {GuestCall{"GetGlobal", {}}, GuestCall{"BufferChecksum", {}}, GuestCall{"GetMxcsr", {}}}) {
     const Outcome want = predict(model, c);
     const Outcome got = run_call(sandbox, c);
     if (!(got == want)) {
@@ -64,8 +67,8 @@ struct Call : Command {
     const Outcome got = run_call(sut.sandbox(), call);
     if (!(got == want)) {
       RC_FAIL(rc::toString(call) + " in sandbox " + std::to_string(m.current) + " returned " + rc::toString(got) +
-              ", the model says " + rc::toString(want) + " (model state before: " + rc::toString(m.sandboxes[m.current].guest) +
-              (m.sandboxes[m.current].poisoned ? ", poisoned" : "") + ")");
+              ", the model says " + rc::toString(want) + " (model state before: " +
+              rc::toString(m.sandboxes[m.current].guest) + (m.sandboxes[m.current].poisoned ? ", poisoned" : "") + ")");
     }
   }
   void show(std::ostream& os) const override { os << "Call " << rc::toString(call); }
@@ -241,13 +244,15 @@ rc::Gen<std::shared_ptr<const Command>> gen_command(const Model& m) {
                                            *gen::element(DigestAlgorithm::kBlake3_256, DigestAlgorithm::kXxh3_128));
                          })});
     }
-    choices.push_back({1, make([snaps] { return new NewSandbox(false, *uniform<size_t>(0, snaps), *gen::arbitrary<bool>()); })});
+    choices.push_back(
+        {1, make([snaps] { return new NewSandbox(false, *uniform<size_t>(0, snaps), *gen::arbitrary<bool>()); })});
   }
   if (files > 0) {
     if (snaps < kMaxSnapshots) {
       choices.push_back({1, make([files] { return new Load(*uniform<size_t>(0, files), *gen::arbitrary<bool>()); })});
     }
-    choices.push_back({2, make([files] { return new NewSandbox(true, *uniform<size_t>(0, files), *gen::arbitrary<bool>()); })});
+    choices.push_back(
+        {2, make([files] { return new NewSandbox(true, *uniform<size_t>(0, files), *gen::arbitrary<bool>()); })});
   }
   if (boxes > 1) {
     choices.push_back({1, make([boxes] { return new Select(*uniform<size_t>(0, boxes)); })});
@@ -271,9 +276,8 @@ SNAPVM_KVM_PROPERTY(SandboxModel, MatchesThePlainModel, ()) {
   // Each case draws 1 to max_size + 1 commands, uniformly (rc::state::check would tie the count to the
   // size, which ramps up from 0 over the run: most of the fast mode's few cases would be a couple of
   // commands long). The commands' arguments still follow the ramp.
-  const int max_commands = rc::detail::configuration().testParams.maxSize;
-  const auto commands = *gen::withSize([max_commands](int size) {
-    return gen::resize(max_commands, rc::state::gen::commands(Model{}, [size](const Model& m) {
+  const auto commands = *gen::withSize([](int size) {
+    return gen::resize(kMaxCommands - 1, rc::state::gen::commands(Model{}, [size](const Model& m) {
                          return gen::resize(size, gen_command(m));
                        }));
   });

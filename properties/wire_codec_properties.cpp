@@ -116,10 +116,12 @@ RC_GTEST_PROP(WireCodec, EncodeCallRefusesWhatTheWireCannotCarry, ()) {
   CallMessage call = *gen_call();
   const bool long_name = *gen::arbitrary<bool>();
   if (long_name) {
-    call.name = *gen::map(gen::inRange<size_t>(abi::kMaxNameLength + 1, 1000), [](size_t n) { return std::string(n, 'n'); });
+    call.name =
+        *gen::map(gen::inRange<size_t>(abi::kMaxNameLength + 1, 1000), [](size_t n) { return std::string(n, 'n'); });
   } else {
-    call.args = *gen::mapcat(gen::inRange<size_t>(abi::kMaxArgs + 1, 64),
-                             [](size_t n) { return gen::container<std::vector<Value>>(n, gen_value_of(ValueType::kI32)); });
+    call.args = *gen::mapcat(gen::inRange<size_t>(abi::kMaxArgs + 1, 64), [](size_t n) {
+      return gen::container<std::vector<Value>>(n, gen_value_of(ValueType::kI32));
+    });
   }
   std::vector<uint8_t> buf(1 << 16);
   auto n = detail::encode_call(buf, call.magic, call.name, call.args);
@@ -133,10 +135,14 @@ RC_GTEST_PROP(WireCodec, EncodeCallRefusesWhatTheWireCannotCarry, ()) {
 enum class Kind { kCall, kResult, kRecord, kManifest };
 const char* kind_prefix(Kind k) {
   switch (k) {
-    case Kind::kCall: return "call";
-    case Kind::kResult: return "result";
-    case Kind::kRecord: return "record";
-    case Kind::kManifest: return "manifest";
+    case Kind::kCall:
+      return "call";
+    case Kind::kResult:
+      return "result";
+    case Kind::kRecord:
+      return "record";
+    case Kind::kManifest:
+      return "manifest";
   }
   return "?";
 }
@@ -155,8 +161,10 @@ Decoded decode_and_reencode(Kind kind, uint32_t magic, const std::vector<uint8_t
       d.reencoded = spec_encode_call(CallMessage{magic, c->name, c->args}).bytes;
       std::vector<uint8_t> buf(d.reencoded.size());
       auto n = detail::encode_call(buf, magic, c->name, c->args);
-      if (n && *n == buf.size()) d.reencoded = buf;
-      else d.reencoded.clear();
+      if (n && *n == buf.size())
+        d.reencoded = buf;
+      else
+        d.reencoded.clear();
       return d;
     }
     case Kind::kResult: {
@@ -289,7 +297,8 @@ RC_GTEST_PROP(WireCodec, AcceptedBytesAreCanonical, ()) {
   if (d.error) {
     const Error& e = *d.error;
     RC_ASSERT(e.code == ErrorCode::kWireMalformed);
-    if (e.field.rfind(std::string(kind_prefix(h.kind)) + ".", 0) != 0) RC_FAIL("error names no field: " + show_error(e));
+    if (e.field.rfind(std::string(kind_prefix(h.kind)) + ".", 0) != 0)
+      RC_FAIL("error names no field: " + show_error(e));
     RC_ASSERT(e.offset.has_value());
     RC_ASSERT(*e.offset <= h.bytes.size());
     return;
@@ -316,7 +325,8 @@ struct WireDefect {
 };
 void showValue(const WireDefect& d, std::ostream& os) {
   os << d.message << "\n  defect: " << d.defect << "\n  expect: " << kind_prefix(d.kind) << "." << d.field << " @"
-     << d.offset << " =" << d.value << " (" << abi::wire_status_name(d.status) << ")\n  bytes: " << show_bytes(d.bytes, 64);
+     << d.offset << " =" << d.value << " (" << abi::wire_status_name(d.status)
+     << ")\n  bytes: " << show_bytes(d.bytes, 64);
 }
 
 void expect(WireDefect& d, std::string field, uint64_t offset, uint64_t value, WireStatus status) {
@@ -355,9 +365,12 @@ bool header_defect(WireDefect& d, const SpecMessage& spec, int rule) {
       size_t len = *uniform<size_t>(0, size);
       d.bytes.resize(len);
       d.defect = "buffer cut to " + std::to_string(len) + " bytes";
-      if (len < 4) expect(d, "magic", 0, 4, WireStatus::kTruncated);
-      else if (len < 8) expect(d, "total_length", 4, 4, WireStatus::kTruncated);
-      else expect(d, "total_length", 4, size, WireStatus::kBadLength);
+      if (len < 4)
+        expect(d, "magic", 0, 4, WireStatus::kTruncated);
+      else if (len < 8)
+        expect(d, "total_length", 4, 4, WireStatus::kTruncated);
+      else
+        expect(d, "total_length", 4, size, WireStatus::kBadLength);
       return true;
     }
     case 4: {  // message and length cut at the same place: the field that crosses the end is named
@@ -432,7 +445,8 @@ rc::Gen<WireDefect> gen_wire_defect() {
       call = *gen_call();
       if (call->args.empty()) call->args.push_back(*gen_value());
       size_t i = *uniform<size_t>(0, call->args.size());
-      if (*uniform(0, 3) == 0) call->args[i] = *gen_value_of(*gen::element(ValueType::kBool, ValueType::kString, ValueType::kBytes));
+      if (*uniform(0, 3) == 0)
+        call->args[i] = *gen_value_of(*gen::element(ValueType::kBool, ValueType::kString, ValueType::kBytes));
     }
     if (d.kind == Kind::kManifest) {
       manifest = *gen_manifest();
@@ -537,7 +551,8 @@ rc::Gen<WireDefect> gen_wire_defect() {
           } else {
             if (params == 0) continue;
             size_t j = *uniform<size_t>(0, params);
-            uint8_t t = *gen::weightedOneOf<int>({{1, gen::just(0)}, {3, gen::inRange<int>(abi::kValueTypeCount, 256)}});
+            uint8_t t =
+                *gen::weightedOneOf<int>({{1, gen::just(0)}, {3, gen::inRange<int>(abi::kValueTypeCount, 256)}});
             d.bytes[result_at + 2 + j] = t;
             d.defect = "entry " + std::to_string(entry) + " param " + std::to_string(j) + " type " + std::to_string(t);
             expect(d, "param", result_at + 2 + j, t, WireStatus::kBadType);

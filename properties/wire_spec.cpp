@@ -101,8 +101,10 @@ SpecMessage spec_encode_manifest(const ManifestMessage& mf) {
 }
 
 void showValue(const CallMessage& m, std::ostream& os) {
-  os << (m.magic == 0x31435653 ? "call " : m.magic == 0x31485653 ? "host call " : "call(magic?) ") << show_text(m.name)
-     << show_values(m.args);
+  os << (m.magic == 0x31435653   ? "call "
+         : m.magic == 0x31485653 ? "host call "
+                                 : "call(magic?) ")
+     << show_text(m.name) << show_values(m.args);
 }
 
 void showValue(const TextRecordMessage& m, std::ostream& os) {

@@ -13,8 +13,8 @@
 namespace snapvm::properties {
 
 struct CallMessage {
-  uint32_t magic = 0;  // abi::kCallMagic or abi::kHostCallMagic
-  std::string name;    // any bytes, at most 128
+  uint32_t magic = 0;       // abi::kCallMagic or abi::kHostCallMagic
+  std::string name;         // any bytes, at most 128
   std::vector<Value> args;  // at most 16
 };
 

@@ -25,7 +25,6 @@ std::vector<fs::path> golden_files() {
   return files;
 }
 
-
 TEST(GoldenVm, EveryFileStartsAndAnswersCalls) {
   SNAPVM_REQUIRE_KVM();
   for (const fs::path& file : golden_files()) {

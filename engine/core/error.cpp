@@ -26,18 +26,30 @@ ErrorClass error_class(ErrorCode code) { return kCodes[static_cast<size_t>(code)
 
 std::string_view error_class_name(ErrorClass cls) {
   switch (cls) {
-    case ErrorClass::Kvm: return "kvm";
-    case ErrorClass::Io: return "io";
-    case ErrorClass::Config: return "config";
-    case ErrorClass::Elf: return "elf";
-    case ErrorClass::Wire: return "wire";
-    case ErrorClass::Call: return "call";
-    case ErrorClass::Guest: return "guest";
-    case ErrorClass::Snapshot: return "snapshot";
-    case ErrorClass::Format: return "format";
-    case ErrorClass::Version: return "version";
-    case ErrorClass::Checksum: return "checksum";
-    case ErrorClass::State: return "state";
+    case ErrorClass::Kvm:
+      return "kvm";
+    case ErrorClass::Io:
+      return "io";
+    case ErrorClass::Config:
+      return "config";
+    case ErrorClass::Elf:
+      return "elf";
+    case ErrorClass::Wire:
+      return "wire";
+    case ErrorClass::Call:
+      return "call";
+    case ErrorClass::Guest:
+      return "guest";
+    case ErrorClass::Snapshot:
+      return "snapshot";
+    case ErrorClass::Format:
+      return "format";
+    case ErrorClass::Version:
+      return "version";
+    case ErrorClass::Checksum:
+      return "checksum";
+    case ErrorClass::State:
+      return "state";
   }
   return "unknown";
 }

@@ -7,16 +7,26 @@ namespace snapvm {
 
 std::string_view value_type_name(ValueType t) {
   switch (t) {
-    case ValueType::kVoid: return "void";
-    case ValueType::kBool: return "bool";
-    case ValueType::kI32: return "i32";
-    case ValueType::kU32: return "u32";
-    case ValueType::kI64: return "i64";
-    case ValueType::kU64: return "u64";
-    case ValueType::kF32: return "f32";
-    case ValueType::kF64: return "f64";
-    case ValueType::kString: return "string";
-    case ValueType::kBytes: return "bytes";
+    case ValueType::kVoid:
+      return "void";
+    case ValueType::kBool:
+      return "bool";
+    case ValueType::kI32:
+      return "i32";
+    case ValueType::kU32:
+      return "u32";
+    case ValueType::kI64:
+      return "i64";
+    case ValueType::kU64:
+      return "u64";
+    case ValueType::kF32:
+      return "f32";
+    case ValueType::kF64:
+      return "f64";
+    case ValueType::kString:
+      return "string";
+    case ValueType::kBytes:
+      return "bytes";
   }
   return "unknown";
 }

@@ -75,7 +75,8 @@ Status check_header_fields(const Elf64_Ehdr& eh) {
   if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
     return unsupported("e_type", SNAPVM_EHDR_AT(e_type), eh.e_type, "ET_EXEC (2) or ET_DYN (3)");
   }
-  if (eh.e_version != EV_CURRENT) return malformed("e_version", SNAPVM_EHDR_AT(e_version), eh.e_version, "EV_CURRENT (1)");
+  if (eh.e_version != EV_CURRENT)
+    return malformed("e_version", SNAPVM_EHDR_AT(e_version), eh.e_version, "EV_CURRENT (1)");
   if (eh.e_phentsize != kPhdrSize) {
     return malformed("e_phentsize", SNAPVM_EHDR_AT(e_phentsize), eh.e_phentsize, "56, the size of Elf64_Phdr");
   }
@@ -216,7 +217,8 @@ Status check_load(const Phdr& p, uint64_t file_size) {
                      "p_offset % 4096 == p_vaddr % 4096 (p_vaddr " + hex(h.p_vaddr) + ")");
   }
   if ((h.p_flags & PF_W) && (h.p_flags & PF_X)) {
-    return unsupported(p.field("p_flags"), SNAPVM_PHDR_AT(p, p_flags), h.p_flags, "not both writable and executable (W^X)");
+    return unsupported(p.field("p_flags"), SNAPVM_PHDR_AT(p, p_flags), h.p_flags,
+                       "not both writable and executable (W^X)");
   }
   return {};
 }
@@ -261,7 +263,8 @@ Status check_placement(const std::vector<LoadSegment>& segs, bool pie, uint64_t 
 
 // The segment containing [addr, addr + len) (by memsz), if any. `segs` sorted and disjoint.
 const ElfSegment* find_segment(const std::vector<ElfSegment>& segs, uint64_t addr, uint64_t len) {
-  auto it = std::upper_bound(segs.begin(), segs.end(), addr, [](uint64_t a, const ElfSegment& s) { return a < s.vaddr; });
+  auto it =
+      std::upper_bound(segs.begin(), segs.end(), addr, [](uint64_t a, const ElfSegment& s) { return a < s.vaddr; });
   if (it == segs.begin()) return nullptr;
   const ElfSegment& s = *std::prev(it);
   return fits(addr - s.vaddr, len, s.memsz) ? &s : nullptr;
@@ -319,24 +322,39 @@ Result<DynamicInfo> scan_dynamic(std::span<const uint8_t> bytes, uint64_t offset
     const auto d = read_at<Elf64_Dyn>(bytes, at);
     const DynValue v{true, d.d_un.d_val, at + offsetof(Elf64_Dyn, d_un)};
     switch (d.d_tag) {
-      case DT_NULL: return info;
+      case DT_NULL:
+        return info;
       case DT_NEEDED:
         return unsupported("dynamic[" + std::to_string(k) + "].d_tag", at, DT_NEEDED,
                            "no DT_NEEDED: shared libraries need a dynamic linker");
-      case DT_RELA: info.rela = v; break;
-      case DT_RELASZ: info.relasz = v; break;
-      case DT_RELAENT: info.relaent = v; break;
-      case DT_RELSZ: info.relsz = v; break;
-      case DT_PLTRELSZ: info.pltrelsz = v; break;
-      case DT_RELRSZ: info.relrsz = v; break;
-      default: break;  // symbols, hashes, flags: nothing a static guest needs
+      case DT_RELA:
+        info.rela = v;
+        break;
+      case DT_RELASZ:
+        info.relasz = v;
+        break;
+      case DT_RELAENT:
+        info.relaent = v;
+        break;
+      case DT_RELSZ:
+        info.relsz = v;
+        break;
+      case DT_PLTRELSZ:
+        info.pltrelsz = v;
+        break;
+      case DT_RELRSZ:
+        info.relrsz = v;
+        break;
+      default:
+        break;  // symbols, hashes, flags: nothing a static guest needs
     }
   }
   return info;
 }
 
 Status check_dynamic_tables(const DynamicInfo& d) {
-  if (d.relsz.value != 0) return unsupported("DT_RELSZ", d.relsz.offset, d.relsz.value, "no DT_REL relocations, only DT_RELA");
+  if (d.relsz.value != 0)
+    return unsupported("DT_RELSZ", d.relsz.offset, d.relsz.value, "no DT_REL relocations, only DT_RELA");
   if (d.pltrelsz.value != 0) {
     return unsupported("DT_PLTRELSZ", d.pltrelsz.offset, d.pltrelsz.value, "no PLT relocations (DT_JMPREL)");
   }
@@ -361,7 +379,8 @@ Result<uint64_t> rela_file_offset(const std::vector<ElfSegment>& segs, const Dyn
   for (const ElfSegment& s : segs) {
     if (addr >= s.vaddr && fits(addr - s.vaddr, size, s.filesz)) return s.file_offset + (addr - s.vaddr);
   }
-  return malformed("DT_RELA", d.rela.offset, addr, "a table of " + hex(size) + " bytes inside one PT_LOAD's file bytes");
+  return malformed("DT_RELA", d.rela.offset, addr,
+                   "a table of " + hex(size) + " bytes inside one PT_LOAD's file bytes");
 }
 
 Status read_relocations(ElfImage& image, uint64_t table, uint64_t count) {

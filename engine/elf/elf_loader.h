@@ -30,12 +30,12 @@ struct ElfSegment {
 };
 
 struct ElfImage {
-  bool position_independent = false;  // ET_DYN
-  uint64_t entry = 0;                 // as in the file (unrelocated)
-  uint64_t min_vaddr = 0, max_vaddr = 0;  // page-rounded span of the PT_LOADs, unrelocated
-  std::vector<ElfSegment> segments;       // PT_LOAD, sorted by vaddr, disjoint
+  bool position_independent = false;                               // ET_DYN
+  uint64_t entry = 0;                                              // as in the file (unrelocated)
+  uint64_t min_vaddr = 0, max_vaddr = 0;                           // page-rounded span of the PT_LOADs, unrelocated
+  std::vector<ElfSegment> segments;                                // PT_LOAD, sorted by vaddr, disjoint
   std::vector<std::pair<uint64_t, int64_t>> relative_relocations;  // (r_offset, r_addend)
-  std::vector<uint8_t> bytes;  // the whole file (owned copy)
+  std::vector<uint8_t> bytes;                                      // the whole file (owned copy)
 
   // Added to every vaddr to get a guest address: 0 for ET_EXEC (loaded at its own vaddrs, which are
   // >= abi::kDefaultImageBase); for a PIE, abi::kDefaultImageBase - min_vaddr (modulo 2^64).

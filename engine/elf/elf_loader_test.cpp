@@ -108,7 +108,8 @@ Elf64_Rela relative(uint64_t offset, int64_t addend) {
 // ---- Assertions -------------------------------------------------------------------------------
 
 ::testing::AssertionResult Rejects(const Result<ElfImage>& r, ErrorCode code, const std::string& field) {
-  if (r.has_value()) return ::testing::AssertionFailure() << "parsed, expected " << error_code_name(code) << " " << field;
+  if (r.has_value())
+    return ::testing::AssertionFailure() << "parsed, expected " << error_code_name(code) << " " << field;
   const Error& e = r.error();
   if (e.code != code || e.field != field) {
     return ::testing::AssertionFailure() << "got " << e.to_string() << "; expected " << error_code_name(code) << " "
@@ -168,8 +169,8 @@ void expect_sane_regions(const ElfImage& image) {
   }
   bool entry_executable = false;
   for (const Region& r : regions) {
-    entry_executable |= (r.flags & kRegionExecute) && image.relocated_entry() >= r.guest_address &&
-                        image.relocated_entry() < r.end();
+    entry_executable |=
+        (r.flags & kRegionExecute) && image.relocated_entry() >= r.guest_address && image.relocated_entry() < r.end();
   }
   EXPECT_TRUE(entry_executable) << hex(image.relocated_entry());
   EXPECT_TRUE(compute_layout(SandboxConfig{}, regions).has_value());

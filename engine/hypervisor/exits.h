@@ -16,8 +16,8 @@ struct PortIn {
   uint16_t port;
 };
 struct Halt {};
-struct Shutdown {};         // triple fault
-struct Interrupted {};      // KVM_RUN returned EINTR: a signal or immediate_exit
+struct Shutdown {};     // triple fault
+struct Interrupted {};  // KVM_RUN returned EINTR: a signal or immediate_exit
 struct Mmio {
   uint64_t address;
   bool write;

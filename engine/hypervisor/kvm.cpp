@@ -87,5 +87,4 @@ bool Kvm::available(std::string* why) {
   return k.has_value();
 }
 
-
 }  // namespace snapvm

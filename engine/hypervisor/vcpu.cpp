@@ -42,8 +42,8 @@ kvm_segment seg_to_kvm(const SegmentRegister& s) {
 }  // namespace
 
 GeneralRegisters from_kvm(const kvm_regs& r) {
-  return GeneralRegisters{r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rsp, r.rbp, r.r8,     r.r9,
-                          r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip, r.rflags};
+  return GeneralRegisters{r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rsp, r.rbp, r.r8,
+                          r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip, r.rflags};
 }
 kvm_regs to_kvm(const GeneralRegisters& r) {
   kvm_regs k{};
@@ -160,13 +160,20 @@ Result<Exit> Vcpu::run() {
       std::memcpy(&value, data, r->io.size < 4 ? r->io.size : 4);
       return Exit{exit::PortOut{r->io.port, value}};
     }
-    case KVM_EXIT_HLT: return Exit{exit::Halt{}};
-    case KVM_EXIT_SHUTDOWN: return Exit{exit::Shutdown{}};
-    case KVM_EXIT_INTR: return Exit{exit::Interrupted{}};
-    case KVM_EXIT_MMIO: return Exit{exit::Mmio{r->mmio.phys_addr, r->mmio.is_write != 0}};
-    case KVM_EXIT_INTERNAL_ERROR: return Exit{exit::InternalError{r->internal.suberror}};
-    case KVM_EXIT_FAIL_ENTRY: return Exit{exit::FailEntry{r->fail_entry.hardware_entry_failure_reason}};
-    default: return Exit{exit::Other{r->exit_reason}};
+    case KVM_EXIT_HLT:
+      return Exit{exit::Halt{}};
+    case KVM_EXIT_SHUTDOWN:
+      return Exit{exit::Shutdown{}};
+    case KVM_EXIT_INTR:
+      return Exit{exit::Interrupted{}};
+    case KVM_EXIT_MMIO:
+      return Exit{exit::Mmio{r->mmio.phys_addr, r->mmio.is_write != 0}};
+    case KVM_EXIT_INTERNAL_ERROR:
+      return Exit{exit::InternalError{r->internal.suberror}};
+    case KVM_EXIT_FAIL_ENTRY:
+      return Exit{exit::FailEntry{r->fail_entry.hardware_entry_failure_reason}};
+    default:
+      return Exit{exit::Other{r->exit_reason}};
   }
 }
 

@@ -39,12 +39,18 @@ Status advance(uint64_t& cursor, uint64_t size, const char* what) {
 
 std::string_view region_kind_name(RegionKind kind) {
   switch (kind) {
-    case RegionKind::kPeb: return "peb";
-    case RegionKind::kImage: return "image";
-    case RegionKind::kInput: return "input";
-    case RegionKind::kOutput: return "output";
-    case RegionKind::kHeap: return "heap";
-    case RegionKind::kStack: return "stack";
+    case RegionKind::kPeb:
+      return "peb";
+    case RegionKind::kImage:
+      return "image";
+    case RegionKind::kInput:
+      return "input";
+    case RegionKind::kOutput:
+      return "output";
+    case RegionKind::kHeap:
+      return "heap";
+    case RegionKind::kStack:
+      return "stack";
   }
   return "unknown";
 }
@@ -67,7 +73,8 @@ Status SandboxConfig::validate() const {
 
 Result<Layout> compute_layout(const SandboxConfig& config, std::vector<Region> image_regions) {
   TRY(config.validate());
-  if (image_regions.empty()) return make_error(ErrorCode::kElfMalformed, "segments", "the image has no loadable segment");
+  if (image_regions.empty())
+    return make_error(ErrorCode::kElfMalformed, "segments", "the image has no loadable segment");
   if (image_regions.size() > kMaxRegions - 5) {
     Error e = make_error(ErrorCode::kElfUnsupported, "segments", "too many loadable segments");
     e.value = image_regions.size();
@@ -157,7 +164,8 @@ Status check_layout(const Layout& layout) {
     if (a.guest_address != b.guest_address) return mismatch(field + ".guest_address", a.guest_address, b.guest_address);
     if (a.size != b.size) return mismatch(field + ".size", a.size, b.size);
     if (a.flags != b.flags) return mismatch(field + ".flags", a.flags, b.flags);
-    if (a.kind != b.kind) return mismatch(field + ".kind", static_cast<uint64_t>(a.kind), static_cast<uint64_t>(b.kind));
+    if (a.kind != b.kind)
+      return mismatch(field + ".kind", static_cast<uint64_t>(a.kind), static_cast<uint64_t>(b.kind));
   }
   return {};
 }

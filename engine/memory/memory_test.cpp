@@ -141,7 +141,8 @@ TEST_F(PageTables, NullPageAndGuardPagesAreNotMapped) {
 }
 
 TEST_F(PageTables, SystemPagesAreSupervisorOnly) {
-  for (uint64_t va : {abi::kGdtAddress, abi::kIdtAddress, abi::kTssAddress, abi::kTrapStubAddress, abi::kRing0StackBase}) {
+  for (uint64_t va :
+       {abi::kGdtAddress, abi::kIdtAddress, abi::kTssAddress, abi::kTrapStubAddress, abi::kRing0StackBase}) {
     auto e = pte(va);
     ASSERT_TRUE(e) << std::hex << va;
     EXPECT_EQ(*e & 4, 0u) << std::hex << va;

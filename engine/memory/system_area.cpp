@@ -71,9 +71,9 @@ void write_system_area(std::span<uint8_t> m) {
   const uint64_t common = stubs + kCommonStubOffset;
   const auto port = static_cast<uint16_t>(abi::Port::kFault);
   const uint8_t code[] = {0x66, 0xba, static_cast<uint8_t>(port), static_cast<uint8_t>(port >> 8),  // mov dx, port
-                          0xee,                                                                   // out dx, al
-                          0xf4,                                                                   // hlt
-                          0xeb, 0xfd};                                                            // jmp hlt
+                          0xee,                                                                     // out dx, al
+                          0xf4,                                                                     // hlt
+                          0xeb, 0xfd};                                                              // jmp hlt
   std::memcpy(&m[common], code, sizeof code);
 }
 

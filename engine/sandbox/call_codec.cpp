@@ -44,16 +44,26 @@ WireValue to_wire(const Value& v) {
 
 Value from_wire(const WireValue& w) {
   switch (w.type) {
-    case ValueType::kVoid: return Value{};
-    case ValueType::kBool: return Value{w.boolean != 0};
-    case ValueType::kI32: return Value{w.i32};
-    case ValueType::kU32: return Value{w.u32};
-    case ValueType::kI64: return Value{w.i64};
-    case ValueType::kU64: return Value{w.u64};
-    case ValueType::kF32: return Value{w.f32};
-    case ValueType::kF64: return Value{w.f64};
-    case ValueType::kString: return Value{std::string(reinterpret_cast<const char*>(w.span.data), w.span.size)};
-    case ValueType::kBytes: return Value{Bytes(w.span.data, w.span.data + w.span.size)};
+    case ValueType::kVoid:
+      return Value{};
+    case ValueType::kBool:
+      return Value{w.boolean != 0};
+    case ValueType::kI32:
+      return Value{w.i32};
+    case ValueType::kU32:
+      return Value{w.u32};
+    case ValueType::kI64:
+      return Value{w.i64};
+    case ValueType::kU64:
+      return Value{w.u64};
+    case ValueType::kF32:
+      return Value{w.f32};
+    case ValueType::kF64:
+      return Value{w.f64};
+    case ValueType::kString:
+      return Value{std::string(reinterpret_cast<const char*>(w.span.data), w.span.size)};
+    case ValueType::kBytes:
+      return Value{Bytes(w.span.data, w.span.data + w.span.size)};
   }
   return Value{};
 }
@@ -108,9 +118,9 @@ Result<size_t> encode_result(std::span<uint8_t> buffer, const Value& value) {
   TRY(check_sizes(std::span<const Value>(&value, 1)));
   size_t n = abi::encode_result(buffer.data(), buffer.size(), to_wire(value));
   if (n == 0) {
-    return make_error(ErrorCode::kHostFunctionError, "result",
-                      "the host function's result does not fit the input buffer (" + std::to_string(buffer.size()) +
-                          " bytes)");
+    return make_error(
+        ErrorCode::kHostFunctionError, "result",
+        "the host function's result does not fit the input buffer (" + std::to_string(buffer.size()) + " bytes)");
   }
   return n;
 }
@@ -165,13 +175,15 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> buffer) {
       uint8_t result = 0, param_count = 0;
       size_t at = r.offset();
       if (!r.u16(name_length, "name_length")) return false;
-      if (name_length > abi::kMaxNameLength) return r.fail_at(at, abi::WireStatus::kTooLong, "name_length", name_length);
+      if (name_length > abi::kMaxNameLength)
+        return r.fail_at(at, abi::WireStatus::kTooLong, "name_length", name_length);
       if (name_length == 0) return r.fail_at(at, abi::WireStatus::kBadLength, "name_length", 0);
       size_t name_at = r.offset();
       if (!r.bytes(name, name_length, "name")) return false;
       for (uint16_t c = 0; c < name_length; ++c) {
         // Snapshot files refuse such names, so a guest must not be able to register them.
-        if (name[c] < 0x20 || name[c] == 0x7f) return r.fail_at(name_at + c, abi::WireStatus::kBadType, "name", name[c]);
+        if (name[c] < 0x20 || name[c] == 0x7f)
+          return r.fail_at(name_at + c, abi::WireStatus::kBadType, "name", name[c]);
       }
       at = r.offset();
       if (!r.u8(result, "result")) return false;
@@ -202,9 +214,9 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> buffer) {
 
 Status check_arguments(std::string_view function, const Signature& sig, std::span<const Value> args) {
   if (args.size() != sig.params.size()) {
-    Error e = make_error(ErrorCode::kArgumentMismatch, std::string(function),
-                         "expected " + std::to_string(sig.params.size()) + " arguments: " +
-                             signature_to_string(function, sig));
+    Error e = make_error(
+        ErrorCode::kArgumentMismatch, std::string(function),
+        "expected " + std::to_string(sig.params.size()) + " arguments: " + signature_to_string(function, sig));
     e.value = args.size();
     return e;
   }

@@ -11,8 +11,16 @@ namespace snapvm::detail {
 namespace {
 
 std::vector<Value> every_type() {
-  return {Value{},        Value{true},   Value{int32_t{-5}}, Value{uint32_t{5}},     Value{int64_t{-1} << 50},
-          Value{~uint64_t{0}}, Value{1.25f}, Value{-0.5},   Value{std::string("hé")}, Value{Bytes{0, 255}}};
+  return {Value{},
+          Value{true},
+          Value{int32_t{-5}},
+          Value{uint32_t{5}},
+          Value{int64_t{-1} << 50},
+          Value{~uint64_t{0}},
+          Value{1.25f},
+          Value{-0.5},
+          Value{std::string("hé")},
+          Value{Bytes{0, 255}}};
 }
 
 TEST(CallCodec, CallRoundTripsEveryType) {

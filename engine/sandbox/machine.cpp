@@ -42,12 +42,27 @@ FpuState initial_fpu() {
 }
 
 const char* exception_name(uint8_t vector) {
-  static const char* const kNames[] = {"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-                                       "#BR bound range", "#UD invalid opcode", "#NM device not available",
-                                       "#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
-                                       "#NP segment not present", "#SS stack fault", "#GP general protection",
-                                       "#PF page fault", "reserved", "#MF x87 floating point", "#AC alignment check",
-                                       "#MC machine check", "#XM SIMD floating point", "#VE virtualization",
+  static const char* const kNames[] = {"#DE divide error",
+                                       "#DB debug",
+                                       "NMI",
+                                       "#BP breakpoint",
+                                       "#OF overflow",
+                                       "#BR bound range",
+                                       "#UD invalid opcode",
+                                       "#NM device not available",
+                                       "#DF double fault",
+                                       "coprocessor segment overrun",
+                                       "#TS invalid TSS",
+                                       "#NP segment not present",
+                                       "#SS stack fault",
+                                       "#GP general protection",
+                                       "#PF page fault",
+                                       "reserved",
+                                       "#MF x87 floating point",
+                                       "#AC alignment check",
+                                       "#MC machine check",
+                                       "#XM SIMD floating point",
+                                       "#VE virtualization",
                                        "#CP control protection"};
   return vector < std::size(kNames) ? kNames[vector] : "reserved vector";
 }
@@ -230,8 +245,10 @@ Status Machine::run_until(Stop until, const CallTimer& timer) {
           if (!s) return poison(std::move(s).error());
           continue;
         }
-        case abi::Port::kAbort: return poison(guest_abort());
-        case abi::Port::kFault: return poison(guest_fault());
+        case abi::Port::kAbort:
+          return poison(guest_abort());
+        case abi::Port::kFault:
+          return poison(guest_fault());
       }
       Error err = make_error(ErrorCode::kGuestProtocol, "port", "the guest wrote to an unknown port");
       err.value = out->port;
@@ -288,8 +305,8 @@ Status Machine::handle_log() {
     return e;
   }
   if (log_) {
-    uint32_t level = rec->number > static_cast<uint32_t>(LogLevel::kError) ? static_cast<uint32_t>(LogLevel::kError)
-                                                                             : rec->number;
+    uint32_t level =
+        rec->number > static_cast<uint32_t>(LogLevel::kError) ? static_cast<uint32_t>(LogLevel::kError) : rec->number;
     log_(static_cast<LogLevel>(level), rec->text);
   }
   return {};
@@ -336,8 +353,7 @@ Result<Value> Machine::call(std::string_view function, std::span<const Value> ar
   return r;
 }
 
-Result<Value> Machine::call_inner(std::string_view function, std::span<const Value> args,
-                                  const CallOptions& options) {
+Result<Value> Machine::call_inner(std::string_view function, std::span<const Value> args, const CallOptions& options) {
   if (stage_ != SnapshotStage::kAfterInit) {
     return make_error(ErrorCode::kGuestProtocol, std::string(function), "the sandbox is not initialised");
   }
@@ -416,7 +432,8 @@ Status Machine::restore(const Snapshot& snapshot) {
 Status Machine::restore_inner(const Snapshot& snapshot) {
   const std::shared_ptr<const SnapshotData>& data = snapshot.data();
   if (!(data->layout == layout_)) {
-    return make_error(ErrorCode::kSnapshotMismatch, "layout", "the snapshot was taken of a sandbox with another layout");
+    return make_error(ErrorCode::kSnapshotMismatch, "layout",
+                      "the snapshot was taken of a sandbox with another layout");
   }
   TRY(collect_dirty());
   const MemoryBlob& blob = data->memory;

@@ -46,7 +46,7 @@ class Machine {
   Result<Snapshot> snapshot();
   Status restore(const Snapshot& snapshot);
   // Poisons and fails with kFileChanged when a snapshot file this machine maps has shrunk.
-  Status check_files() ;
+  Status check_files();
 
   bool poisoned() const { return poisoned_; }
   const std::shared_ptr<InterruptShared>& interrupt() const { return interrupt_; }

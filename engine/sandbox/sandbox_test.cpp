@@ -296,9 +296,10 @@ TEST_F(SandboxTest, RestoreRefusesASnapshotOfAnotherLayout) {
 TEST(SandboxSetup, FailingHostFunctionEndsTheCallWithItsError) {
   SNAPVM_REQUIRE_KVM();
   auto sb = SandboxBuilder::from_elf(testing::sample_guest_path())
-                .host_function("HostAdd", [](int64_t, int64_t) -> Result<int64_t> {
-                  return make_error(ErrorCode::kInvalidConfig, "HostAdd", "refused on purpose");
-                })
+                .host_function("HostAdd",
+                               [](int64_t, int64_t) -> Result<int64_t> {
+                                 return make_error(ErrorCode::kInvalidConfig, "HostAdd", "refused on purpose");
+                               })
                 .host_function("HostEcho", [](std::string s) { return s; })
                 .build();
   ASSERT_OK(sb);
@@ -378,7 +379,10 @@ size_t count_lines(const char* file) {
 
 TEST(SandboxSetup, HundredSandboxesLeakNoFdsOrMappings) {
   SNAPVM_REQUIRE_KVM();
-  { auto warm = testing::make_sample_sandbox(); ASSERT_OK(warm); }  // opens /dev/kvm once for the process
+  {
+    auto warm = testing::make_sample_sandbox();
+    ASSERT_OK(warm);
+  }  // opens /dev/kvm once for the process
   size_t fds = count_entries("/proc/self/fd");
   size_t maps = count_lines("/proc/self/maps");
   for (int i = 0; i < 100; ++i) {

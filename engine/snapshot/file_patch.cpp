@@ -11,7 +11,8 @@ namespace snapvm::format {
 namespace {
 uint64_t read_le(std::span<const uint8_t> file, uint64_t offset, size_t size) {
   uint64_t v = 0;
-  if (offset <= file.size() && size <= file.size() - offset) std::memcpy(&v, file.data() + offset, std::min<size_t>(size, 8));
+  if (offset <= file.size() && size <= file.size() - offset)
+    std::memcpy(&v, file.data() + offset, std::min<size_t>(size, 8));
   return v;
 }
 }  // namespace

@@ -251,7 +251,8 @@ TEST_F(FileTest, BlobMappingIsReadOnlyPrivateAndSharesTheFile) {
   fs::path p = saved();
   Snapshot s = Snapshot::from_file(p).value();
   const detail::MemoryBlob& m = s.data()->memory;
-  struct stat file_st {}, fd_st {};
+  struct stat file_st {
+  }, fd_st{};
   ASSERT_EQ(::stat(p.c_str(), &file_st), 0);
   ASSERT_EQ(::fstat(m.fd.get(), &fd_st), 0);
   EXPECT_EQ(file_st.st_ino, fd_st.st_ino);  // the same file the loader validated

@@ -145,7 +145,9 @@ class Reader {
 class Layouter {
  public:
   template <class T>
-  void field(Name n, const T&) { add(n, sizeof(T)); }
+  void field(Name n, const T&) {
+    add(n, sizeof(T));
+  }
   void reserved(Name n, size_t size) { add(n, size); }
   void add(Name n, size_t size) {
     fields.push_back(FieldInfo{n.str(), pos, size});
@@ -158,18 +160,18 @@ class Layouter {
 // ---- the walk ------------------------------------------------------------------------------------
 
 #define SNAPVM_SEGMENT(SEG)                                  \
-  v.field(Name{"sregs." #SEG ".base"}, sr.SEG.base);           \
-  v.field(Name{"sregs." #SEG ".limit"}, sr.SEG.limit);         \
-  v.field(Name{"sregs." #SEG ".selector"}, sr.SEG.selector);   \
-  v.field(Name{"sregs." #SEG ".type"}, sr.SEG.type);           \
-  v.field(Name{"sregs." #SEG ".present"}, sr.SEG.present);     \
-  v.field(Name{"sregs." #SEG ".dpl"}, sr.SEG.dpl);             \
-  v.field(Name{"sregs." #SEG ".db"}, sr.SEG.db);               \
-  v.field(Name{"sregs." #SEG ".s"}, sr.SEG.s);                 \
-  v.field(Name{"sregs." #SEG ".l"}, sr.SEG.l);                 \
-  v.field(Name{"sregs." #SEG ".g"}, sr.SEG.g);                 \
-  v.field(Name{"sregs." #SEG ".avl"}, sr.SEG.avl);             \
-  v.field(Name{"sregs." #SEG ".unusable"}, sr.SEG.unusable);   \
+  v.field(Name{"sregs." #SEG ".base"}, sr.SEG.base);         \
+  v.field(Name{"sregs." #SEG ".limit"}, sr.SEG.limit);       \
+  v.field(Name{"sregs." #SEG ".selector"}, sr.SEG.selector); \
+  v.field(Name{"sregs." #SEG ".type"}, sr.SEG.type);         \
+  v.field(Name{"sregs." #SEG ".present"}, sr.SEG.present);   \
+  v.field(Name{"sregs." #SEG ".dpl"}, sr.SEG.dpl);           \
+  v.field(Name{"sregs." #SEG ".db"}, sr.SEG.db);             \
+  v.field(Name{"sregs." #SEG ".s"}, sr.SEG.s);               \
+  v.field(Name{"sregs." #SEG ".l"}, sr.SEG.l);               \
+  v.field(Name{"sregs." #SEG ".g"}, sr.SEG.g);               \
+  v.field(Name{"sregs." #SEG ".avl"}, sr.SEG.avl);           \
+  v.field(Name{"sregs." #SEG ".unusable"}, sr.SEG.unusable); \
   v.reserved(Name{"sregs." #SEG ".reserved"}, 1)
 
 // Everything up to and including the region count: fixed offsets.
@@ -466,7 +468,8 @@ Result<uint32_t> check_fixed_header(std::span<const uint8_t> bytes, uint64_t fil
   std::memcpy(&version, bytes.data() + kVersionOffset, 4);
   if (version > kFormatVersion) {
     return field_error(ErrorCode::kNewerFormat, "format_version", kVersionOffset, version,
-                       "format " + std::to_string(version) + " was written by a newer snapvm; this snapvm reads format " +
+                       "format " + std::to_string(version) +
+                           " was written by a newer snapvm; this snapvm reads format " +
                            std::to_string(kFormatVersion) + ": upgrade snapvm");
   }
   if (version < kFormatVersion) {

@@ -91,8 +91,7 @@ Result<uint32_t> check_fixed_header(std::span<const uint8_t> bytes, uint64_t fil
 
 // Header and metadata, padded to a page multiple (the blob offset), checksum filled in. Region blob
 // offsets are the regions' sizes summed in order. An empty cpu_vendor is written as this host's.
-std::vector<uint8_t> encode_metadata(const detail::SnapshotData& data, DigestAlgorithm algorithm,
-                                     const Digest& digest);
+std::vector<uint8_t> encode_metadata(const detail::SnapshotData& data, DigestAlgorithm algorithm, const Digest& digest);
 
 // `bytes` holds at least the file's first header_length bytes (more is fine); `file_size` is the
 // whole file's. Fixed header, then checksum, then every field; structural checks only.

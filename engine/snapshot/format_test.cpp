@@ -24,7 +24,9 @@ std::vector<uint8_t> good_file(DigestAlgorithm a = DigestAlgorithm::kBlake3_256)
   return encode_file(snapshot, a);
 }
 
-uint32_t header_length_of(const std::vector<uint8_t>& file) { return static_cast<uint32_t>(*get_field(file, "header_length")); }
+uint32_t header_length_of(const std::vector<uint8_t>& file) {
+  return static_cast<uint32_t>(*get_field(file, "header_length"));
+}
 
 Error decode_error(const std::vector<uint8_t>& file, const DecodeOptions& options = {}) {
   auto r = decode_and_validate(file, file.size(), options);

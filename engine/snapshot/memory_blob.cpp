@@ -61,7 +61,8 @@ Result<MemoryBlob> make_memory_blob(const std::vector<std::span<const uint8_t>>&
 
   UniqueFd fd(::memfd_create("snapvm-snapshot", MFD_CLOEXEC));
   if (!fd.valid()) return errno_error(ErrorCode::kSyscall, "memfd_create", errno);
-  if (::ftruncate(fd.get(), static_cast<off_t>(total)) != 0) return errno_error(ErrorCode::kSyscall, "ftruncate(memfd)", errno);
+  if (::ftruncate(fd.get(), static_cast<off_t>(total)) != 0)
+    return errno_error(ErrorCode::kSyscall, "ftruncate(memfd)", errno);
 
   // Write runs of non-zero pages; all-zero pages stay holes and cost no memory.
   for (size_t i = 0; i < regions.size(); ++i) {
@@ -104,9 +105,9 @@ Result<MemoryBlob> map_memory_blob(UniqueFd fd, uint64_t file_offset, uint64_t s
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return errno_error(ErrorCode::kSyscall, "fstat", errno);
   if (static_cast<uint64_t>(st.st_size) < file_offset + size) {
-    Error e = make_error(ErrorCode::kFileChanged, "file size",
-                         "the file shrank below the end of the memory blob (" + hex(file_offset + size) +
-                             ") after it was validated");
+    Error e = make_error(
+        ErrorCode::kFileChanged, "file size",
+        "the file shrank below the end of the memory blob (" + hex(file_offset + size) + ") after it was validated");
     e.value = static_cast<uint64_t>(st.st_size);
     return e;
   }

@@ -7,8 +7,10 @@ namespace snapvm {
 
 std::string_view digest_algorithm_name(DigestAlgorithm a) {
   switch (a) {
-    case DigestAlgorithm::kBlake3_256: return "blake3-256";
-    case DigestAlgorithm::kXxh3_128: return "xxh3-128";
+    case DigestAlgorithm::kBlake3_256:
+      return "blake3-256";
+    case DigestAlgorithm::kXxh3_128:
+      return "xxh3-128";
   }
   return "unknown";
 }

@@ -19,8 +19,8 @@ struct MemoryBlob {
   UniqueFd fd;               // sandboxes map regions MAP_PRIVATE from this fd: zero copy
   uint64_t file_offset = 0;  // where the blob starts in the fd (page aligned)
   uint64_t size = 0;
-  Mapping mapping;           // PROT_READ view of [file_offset, file_offset + size)
-  FileGuard guard;           // file blobs: a shrinking file reads as zeros and trips this, not SIGBUS
+  Mapping mapping;                       // PROT_READ view of [file_offset, file_offset + size)
+  FileGuard guard;                       // file blobs: a shrinking file reads as zeros and trips this, not SIGBUS
   std::vector<uint64_t> region_offsets;  // per region, relative to the blob start
 };
 
@@ -34,7 +34,7 @@ struct SnapshotData {
   std::vector<FunctionInfo> guest_functions;
   std::vector<FunctionInfo> host_functions;
   std::string hypervisor = "kvm";
-  std::string cpu_vendor;   // CPUID vendor string of the machine that took it
+  std::string cpu_vendor;  // CPUID vendor string of the machine that took it
   MemoryBlob memory;
   std::optional<DigestAlgorithm> digest_algorithm;  // set when loaded from a file
   std::optional<Digest> digest;

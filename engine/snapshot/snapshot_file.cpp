@@ -60,7 +60,8 @@ Status pwrite_all(int fd, const uint8_t* data, uint64_t size, uint64_t offset) {
 
 std::string random_suffix() {
   uint64_t r = 0;
-  if (::getrandom(&r, sizeof r, 0) != sizeof r) r = static_cast<uint64_t>(::getpid()) * 0x9e3779b97f4a7c15ull ^ reinterpret_cast<uintptr_t>(&r);
+  if (::getrandom(&r, sizeof r, 0) != sizeof r)
+    r = static_cast<uint64_t>(::getpid()) * 0x9e3779b97f4a7c15ull ^ reinterpret_cast<uintptr_t>(&r);
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(r));
   return buf;
@@ -88,7 +89,10 @@ class TempFile {
   }
   TempFile() = default;
   TempFile(TempFile&& o) noexcept
-      : dir_(std::move(o.dir_)), target_(std::move(o.target_)), path_(std::exchange(o.path_, {})), fd_(std::move(o.fd_)) {}
+      : dir_(std::move(o.dir_)),
+        target_(std::move(o.target_)),
+        path_(std::exchange(o.path_, {})),
+        fd_(std::move(o.fd_)) {}
   TempFile& operator=(TempFile&&) = delete;
   ~TempFile() {
     fd_.reset();
@@ -105,8 +109,8 @@ class TempFile {
     path_.clear();  // renamed: nothing left to clean up
     UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir.valid() || ::fsync(dir.get()) != 0) {
-      return errno_error(ErrorCode::kIo, "fsync directory " + dir_.string() + " (the file is in place, maybe not durable)",
-                         errno);
+      return errno_error(ErrorCode::kIo,
+                         "fsync directory " + dir_.string() + " (the file is in place, maybe not durable)", errno);
     }
     return {};
   }
@@ -127,36 +131,36 @@ Status write_blob(int out, uint64_t out_offset, const SnapshotData& d, Hasher& h
     const uint64_t size = d.layout.regions[i].size;
     const uint8_t* src = m.mapping.data() + m.region_offsets[i];
     const uint64_t dst = out_offset + packed;
-    Status copied = detail::for_each_extent(m.fd.get(), m.file_offset + m.region_offsets[i], size,
-                                            [&](uint64_t at, uint64_t length, bool data) -> Status {
-      for (uint64_t k = 0; k < length; k += kChunk) {
-        const uint64_t n = std::min<uint64_t>(kChunk, length - k);
-        if (!data) {
-          hash_zeros(hasher, n);
-        } else {
-          const uint8_t* p = src + at + k;
-          hasher.update(std::span<const uint8_t>(p, n));
-          uint64_t run = 0;  // start of the pending run of non-zero pages
-          bool in_run = false;
-          for (uint64_t q = 0; q < n; q += kPage) {
-            bool zero = n - q >= kPage && detail::is_zero_page(p + q);
-            if (zero && in_run) {
-              if (Status st = pwrite_all(out, p + run, q - run, dst + at + k + run); !st) return st;
-              in_run = false;
-            } else if (!zero && !in_run) {
-              run = q;
-              in_run = true;
+    Status copied = detail::for_each_extent(
+        m.fd.get(), m.file_offset + m.region_offsets[i], size, [&](uint64_t at, uint64_t length, bool data) -> Status {
+          for (uint64_t k = 0; k < length; k += kChunk) {
+            const uint64_t n = std::min<uint64_t>(kChunk, length - k);
+            if (!data) {
+              hash_zeros(hasher, n);
+            } else {
+              const uint8_t* p = src + at + k;
+              hasher.update(std::span<const uint8_t>(p, n));
+              uint64_t run = 0;  // start of the pending run of non-zero pages
+              bool in_run = false;
+              for (uint64_t q = 0; q < n; q += kPage) {
+                bool zero = n - q >= kPage && detail::is_zero_page(p + q);
+                if (zero && in_run) {
+                  if (Status st = pwrite_all(out, p + run, q - run, dst + at + k + run); !st) return st;
+                  in_run = false;
+                } else if (!zero && !in_run) {
+                  run = q;
+                  in_run = true;
+                }
+              }
+              if (in_run) {
+                if (Status st = pwrite_all(out, p + run, n - run, dst + at + k + run); !st) return st;
+              }
             }
+            done += n;
+            if (progress) progress(done, total);
           }
-          if (in_run) {
-            if (Status st = pwrite_all(out, p + run, n - run, dst + at + k + run); !st) return st;
-          }
-        }
-        done += n;
-        if (progress) progress(done, total);
-      }
-      return {};
-    });
+          return {};
+        });
     if (!copied) return copied;
     packed += size;
   }

@@ -185,8 +185,8 @@ TEST_F(SnapshotVmTest, OneCorruptBlobByteFailsFromFileButNotUnchecked) {
   auto bytes = read(file("a.svm"));
   // The last byte of the file lies in the blob (the stack's last page).
   bytes.back() ^= 0x40;
-  std::ofstream(file("bad.svm"), std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                         static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(file("bad.svm"), std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   auto verified = Snapshot::from_file(file("bad.svm"));
   ASSERT_FALSE(verified);
   EXPECT_EQ(verified.error().code, ErrorCode::kContentDigest);

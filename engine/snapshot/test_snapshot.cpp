@@ -19,7 +19,8 @@ constexpr uint64_t kPage = abi::kPageSize;
 }
 
 uint8_t test_byte(uint64_t seed, size_t region, uint64_t offset) {
-  uint64_t x = (seed + 1) * 0x9e3779b97f4a7c15ull ^ (region + 1) * 0xbf58476d1ce4e5b9ull ^ offset * 0x94d049bb133111ebull;
+  uint64_t x =
+      (seed + 1) * 0x9e3779b97f4a7c15ull ^ (region + 1) * 0xbf58476d1ce4e5b9ull ^ offset * 0x94d049bb133111ebull;
   x ^= x >> 31;
   return static_cast<uint8_t>(x | 1);  // never zero: patterned pages are never holes
 }

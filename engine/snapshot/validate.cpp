@@ -43,8 +43,9 @@ Status check_blob(const DecodedSnapshotFile& f, uint64_t file_size) {
   SNAPVM_RULE(f.blob_size <= UINT64_MAX - f.blob_offset, kOverflow, "blob_size", f.blob_size,
               "blob_offset + blob_size within 64 bits");
   uint64_t end = f.blob_offset + f.blob_size;
-  SNAPVM_RULE(end <= file_size, kFileTooShort, "blob_size", f.blob_size,
-              "the blob ends at " + hex(end) + " but the file has " + hex(file_size) + " bytes (mapping it would SIGBUS)");
+  SNAPVM_RULE(
+      end <= file_size, kFileTooShort, "blob_size", f.blob_size,
+      "the blob ends at " + hex(end) + " but the file has " + hex(file_size) + " bytes (mapping it would SIGBUS)");
   SNAPVM_RULE(end == file_size, kFieldOutOfRange, "blob_size", f.blob_size,
               "the file ends with the blob; it has " + std::to_string(file_size - end) + " trailing bytes");
   return {};
@@ -77,10 +78,11 @@ Status check_regions(const DecodedSnapshotFile& f) {
                 "a region ending below 64 GiB; it ends at " + hex(r.end()));
     if (i > 0) {
       const Region& p = regions[i - 1];
-      SNAPVM_RULE(r.guest_address >= p.end(), kRegionOverlap, region_field(i, "guest_address"), r.guest_address,
-                  r.guest_address < p.guest_address
-                      ? "regions sorted by address; regions[" + std::to_string(i - 1) + "] starts at " + hex(p.guest_address)
-                      : "disjoint regions; regions[" + std::to_string(i - 1) + "] ends at " + hex(p.end()));
+      SNAPVM_RULE(
+          r.guest_address >= p.end(), kRegionOverlap, region_field(i, "guest_address"), r.guest_address,
+          r.guest_address < p.guest_address
+              ? "regions sorted by address; regions[" + std::to_string(i - 1) + "] starts at " + hex(p.guest_address)
+              : "disjoint regions; regions[" + std::to_string(i - 1) + "] ends at " + hex(p.end()));
     }
     SNAPVM_RULE(off % kPage == 0, kMisaligned, region_field(i, "blob_offset"), off, "a multiple of 4096");
     SNAPVM_RULE(r.size <= UINT64_MAX - off, kOverflow, region_field(i, "blob_offset"), off,
@@ -123,8 +125,9 @@ Status check_segment_encoding(const char* name, const SegmentRegister& s) {
   const std::string p = std::string("sregs.") + name + ".";
   SNAPVM_RULE(s.type <= 15, kBadSpecialRegisters, p + "type", s.type, "a 4-bit segment type");
   SNAPVM_RULE(s.dpl <= 3, kBadSpecialRegisters, p + "dpl", s.dpl, "a privilege level 0-3");
-  const std::pair<const char*, uint8_t> bits[] = {{"present", s.present}, {"db", s.db}, {"s", s.s},      {"l", s.l},
-                                                  {"g", s.g},             {"avl", s.avl}, {"unusable", s.unusable}};
+  const std::pair<const char*, uint8_t> bits[] = {
+      {"present", s.present},  {"db", s.db}, {"s", s.s}, {"l", s.l}, {"g", s.g}, {"avl", s.avl},
+      {"unusable", s.unusable}};
   for (const auto& [bit, v] : bits) SNAPVM_RULE(v <= 1, kBadSpecialRegisters, p + bit, v, "0 or 1");
   return {};
 }
@@ -151,14 +154,18 @@ Status check_special_registers(const SpecialRegisters& s, const Layout& layout) 
   const char* kLong = "long mode (EFER.LMA) requires ";
   SNAPVM_RULE((s.cr0 & kCr0Reserved) == 0, kBadSpecialRegisters, "sregs.cr0", s.cr0,
               "no reserved bits (6-15, 17, 19-28, 32-63)");
-  SNAPVM_RULE(!(s.cr0 & kCr0Pg) || (s.cr0 & kCr0Pe), kBadSpecialRegisters, "sregs.cr0", s.cr0, "CR0.PG requires CR0.PE");
-  SNAPVM_RULE(!(s.cr0 & kCr0Nw) || (s.cr0 & kCr0Cd), kBadSpecialRegisters, "sregs.cr0", s.cr0, "CR0.NW requires CR0.CD");
+  SNAPVM_RULE(!(s.cr0 & kCr0Pg) || (s.cr0 & kCr0Pe), kBadSpecialRegisters, "sregs.cr0", s.cr0,
+              "CR0.PG requires CR0.PE");
+  SNAPVM_RULE(!(s.cr0 & kCr0Nw) || (s.cr0 & kCr0Cd), kBadSpecialRegisters, "sregs.cr0", s.cr0,
+              "CR0.NW requires CR0.CD");
   SNAPVM_RULE(!(s.cr0 & kCr0Em), kBadSpecialRegisters, "sregs.cr0", s.cr0, "CR0.EM clear (SSE would raise #UD)");
   SNAPVM_RULE(!(s.cr0 & kCr0Ts), kBadSpecialRegisters, "sregs.cr0", s.cr0, "CR0.TS clear (SSE would raise #NM)");
   SNAPVM_RULE((s.cr4 & ~kCr4Allowed) == 0, kBadSpecialRegisters, "sregs.cr4", s.cr4,
               "only CR4.PAE, OSFXSR and OSXMMEXCPT");
-  SNAPVM_RULE((s.efer & ~kEferAllowed) == 0, kBadSpecialRegisters, "sregs.efer", s.efer, "only EFER.SCE, LME, LMA, NXE");
-  SNAPVM_RULE(s.efer & kEferLma, kBadSpecialRegisters, "sregs.efer", s.efer, "EFER.LMA: snapvm guests run in long mode");
+  SNAPVM_RULE((s.efer & ~kEferAllowed) == 0, kBadSpecialRegisters, "sregs.efer", s.efer,
+              "only EFER.SCE, LME, LMA, NXE");
+  SNAPVM_RULE(s.efer & kEferLma, kBadSpecialRegisters, "sregs.efer", s.efer,
+              "EFER.LMA: snapvm guests run in long mode");
   SNAPVM_RULE(s.efer & kEferLme, kBadSpecialRegisters, "sregs.efer", s.efer, std::string(kLong) + "EFER.LME");
   SNAPVM_RULE(s.cr4 & kCr4Pae, kBadSpecialRegisters, "sregs.cr4", s.cr4, std::string(kLong) + "CR4.PAE");
   SNAPVM_RULE(s.cr0 & kCr0Pg, kBadSpecialRegisters, "sregs.cr0", s.cr0, std::string(kLong) + "CR0.PG");
@@ -166,12 +173,14 @@ Status check_special_registers(const SpecialRegisters& s, const Layout& layout) 
   SNAPVM_RULE(s.cr8 <= 15, kBadSpecialRegisters, "sregs.cr8", s.cr8, "a 4-bit task priority");
   SNAPVM_RULE(s.cr3 == layout.page_table_base, kBadSpecialRegisters, "sregs.cr3", s.cr3,
               "layout.page_table_base " + hex(layout.page_table_base) + " (the host rebuilds the tables there)");
-  SNAPVM_RULE(s.gdt.base == abi::kGdtAddress, kBadSpecialRegisters, "sregs.gdt.base", s.gdt.base, hex(abi::kGdtAddress));
+  SNAPVM_RULE(s.gdt.base == abi::kGdtAddress, kBadSpecialRegisters, "sregs.gdt.base", s.gdt.base,
+              hex(abi::kGdtAddress));
   SNAPVM_RULE(s.gdt.limit == abi::kGdtLimit, kBadSpecialRegisters, "sregs.gdt.limit", s.gdt.limit, hex(abi::kGdtLimit));
-  SNAPVM_RULE(s.idt.base == abi::kIdtAddress, kBadSpecialRegisters, "sregs.idt.base", s.idt.base, hex(abi::kIdtAddress));
+  SNAPVM_RULE(s.idt.base == abi::kIdtAddress, kBadSpecialRegisters, "sregs.idt.base", s.idt.base,
+              hex(abi::kIdtAddress));
   SNAPVM_RULE(s.idt.limit == abi::kIdtLimit, kBadSpecialRegisters, "sregs.idt.limit", s.idt.limit, hex(abi::kIdtLimit));
-  const std::pair<const char*, const SegmentRegister*> segments[] = {{"cs", &s.cs}, {"ds", &s.ds}, {"es", &s.es},
-                                                                     {"fs", &s.fs}, {"gs", &s.gs}, {"ss", &s.ss},
+  const std::pair<const char*, const SegmentRegister*> segments[] = {{"cs", &s.cs}, {"ds", &s.ds},  {"es", &s.es},
+                                                                     {"fs", &s.fs}, {"gs", &s.gs},  {"ss", &s.ss},
                                                                      {"tr", &s.tr}, {"ldt", &s.ldt}};
   for (const auto& [name, seg] : segments) TRY(check_segment_encoding(name, *seg));
   SNAPVM_RULE(s.tr.base == abi::kTssAddress, kBadSpecialRegisters, "sregs.tr.base", s.tr.base, hex(abi::kTssAddress));

@@ -20,7 +20,8 @@ using test_support::TestSnapshotOptions;
 
 std::vector<uint8_t> good_file(SnapshotStage stage = SnapshotStage::kAfterInit) {
   static const Snapshot after = test_support::make_test_snapshot().value();
-  static const Snapshot before = test_support::make_test_snapshot(TestSnapshotOptions{SnapshotStage::kBeforeInit}).value();
+  static const Snapshot before =
+      test_support::make_test_snapshot(TestSnapshotOptions{SnapshotStage::kBeforeInit}).value();
   return test_support::encode_file(stage == SnapshotStage::kAfterInit ? after : before);
 }
 
@@ -155,7 +156,8 @@ TEST(ValidateTest, RejectsRegionBeyondGuestMemoryCap) {
 TEST(ValidateTest, RejectsUnsortedRegions) {
   std::vector<uint8_t> file = good_file();
   uint64_t a = *field_offset("regions[1].guest_address"), b = *field_offset("regions[2].guest_address");
-  std::swap_ranges(file.begin() + static_cast<ptrdiff_t>(a), file.begin() + static_cast<ptrdiff_t>(a + kRegionEntrySize),
+  std::swap_ranges(file.begin() + static_cast<ptrdiff_t>(a),
+                   file.begin() + static_cast<ptrdiff_t>(a + kRegionEntrySize),
                    file.begin() + static_cast<ptrdiff_t>(b));
   fix_header_checksum(file);
   expect_rejected(file, ErrorCode::kRegionOverlap, "regions[2].guest_address");
@@ -223,7 +225,8 @@ TEST(ValidateTest, RejectsEntrypointOutsideExecutableMemory) {
 }
 
 TEST(ValidateTest, RejectsBeforeInitRipOtherThanEntrypoint) {
-  expect_rejected(edited("regs.rip", [](uint64_t v) { return v + 4; }, SnapshotStage::kBeforeInit),
+  expect_rejected(edited(
+                      "regs.rip", [](uint64_t v) { return v + 4; }, SnapshotStage::kBeforeInit),
                   ErrorCode::kBadRegisters, "regs.rip");
 }
 

@@ -30,7 +30,7 @@ inline Result<MultiUseSandbox> make_sample_sandbox(SandboxConfig config = {}) {
 // GTEST_SKIP with the reason when /dev/kvm is unusable. Tests that can run elsewhere must not use it.
 // With SNAPVM_REQUIRE_KVM=1 in the environment (ci/test sets it where /dev/kvm exists) a missing KVM
 // is a failure, so a skip can never hide one.
-#define SNAPVM_REQUIRE_KVM()                                                    \
+#define SNAPVM_REQUIRE_KVM()                                                   \
   do {                                                                         \
     std::string snapvm_why_;                                                   \
     if (!::snapvm::Kvm::available(&snapvm_why_)) {                             \
@@ -42,10 +42,10 @@ inline Result<MultiUseSandbox> make_sample_sandbox(SandboxConfig config = {}) {
     }                                                                          \
   } while (0)
 
-#define ASSERT_OK(expr)                                                    \
-  do {                                                                     \
-    const auto& snapvm_r_ = (expr);                                        \
-    ASSERT_TRUE(snapvm_r_.has_value()) << snapvm_r_.error().to_string();   \
+#define ASSERT_OK(expr)                                                  \
+  do {                                                                   \
+    const auto& snapvm_r_ = (expr);                                      \
+    ASSERT_TRUE(snapvm_r_.has_value()) << snapvm_r_.error().to_string(); \
   } while (0)
 
 }  // namespace snapvm::testing

@@ -15,7 +15,9 @@ constexpr uint64_t kMinSplit = 2 * sizeof(BlockHeader);
 uint8_t* g_heap_begin = nullptr;
 uint8_t* g_heap_end = nullptr;
 
-BlockHeader* next_block(BlockHeader* b) { return reinterpret_cast<BlockHeader*>(reinterpret_cast<uint8_t*>(b) + b->size); }
+BlockHeader* next_block(BlockHeader* b) {
+  return reinterpret_cast<BlockHeader*>(reinterpret_cast<uint8_t*>(b) + b->size);
+}
 
 }  // namespace
 

@@ -124,8 +124,8 @@ void abort(int32_t code, const char* message) {
     size_t length = strlen(message);
     size_t room = g_peb->output_size > 64 ? g_peb->output_size - 64 : 0;
     if (length > room) length = room;
-    abi::encode_text_record(output_buffer(), g_peb->output_size, abi::kAbortMagic, static_cast<uint32_t>(code),
-                            message, static_cast<uint32_t>(length));
+    abi::encode_text_record(output_buffer(), g_peb->output_size, abi::kAbortMagic, static_cast<uint32_t>(code), message,
+                            static_cast<uint32_t>(length));
   }
   for (;;) {
     signal_host(abi::Port::kAbort);

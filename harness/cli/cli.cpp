@@ -16,9 +16,9 @@
 #include "snapvm_harness/campaign.h"
 #include "snapvm_harness/compare.h"
 #include "snapvm_harness/describe.h"
+#include "snapvm_harness/host_stubs.h"
 #include "snapvm_harness/main_job.h"
 #include "snapvm_harness/mutators.h"
-#include "snapvm_harness/host_stubs.h"
 
 namespace snapvm::cli {
 
@@ -126,7 +126,8 @@ int inspect(const std::string& path, bool json, bool unchecked) {
 int verify(const std::string& path, bool unchecked, bool progress, bool quiet) {
   auto snap = load(path, unchecked, progress);
   if (!snap) return report(snap.error());
-  if (!quiet) std::cout << path << ": valid (" << (unchecked ? "header and structure" : "header, structure and digest") << ")\n";
+  if (!quiet)
+    std::cout << path << ": valid (" << (unchecked ? "header and structure" : "header, structure and digest") << ")\n";
   return kExitOk;
 }
 
@@ -242,7 +243,8 @@ int mutate(const std::string& path, const std::string& dir, uint64_t seed, size_
   return kExitOk;
 }
 
-int check(const std::string& path, uint64_t seed, size_t random, bool json, const std::string& artifacts, bool no_guest) {
+int check(const std::string& path, uint64_t seed, size_t random, bool json, const std::string& artifacts,
+          bool no_guest) {
   auto bytes = read_file(path);
   if (!bytes) return report(bytes.error());
   if (auto s = Snapshot::from_file(path); !s) {
@@ -324,14 +326,16 @@ int run(int argc, char** argv) {
   mutate_cmd->add_option("file", mutate_path, "Valid snapshot file")->required()->check(CLI::ExistingFile);
   mutate_cmd->add_option("-o,--output", mutate_dir, "Directory for the mutants")->required();
   mutate_cmd->add_option("--seed", seed, "Seed")->capture_default_str();
-  mutate_cmd->add_option("--random", random_per_family, "Random bit flips and byte overwrites each")->capture_default_str();
+  mutate_cmd->add_option("--random", random_per_family, "Random bit flips and byte overwrites each")
+      ->capture_default_str();
 
   std::string check_path, check_artifacts;
   bool check_json = false, check_no_guest = false;
   auto* check_cmd = app.add_subcommand("check", "Run a mutation campaign against the loaders and the VM");
   check_cmd->add_option("file", check_path, "Valid snapshot file")->required()->check(CLI::ExistingFile);
   check_cmd->add_option("--seed", seed, "Seed")->capture_default_str();
-  check_cmd->add_option("--random", random_per_family, "Random bit flips and byte overwrites each")->capture_default_str();
+  check_cmd->add_option("--random", random_per_family, "Random bit flips and byte overwrites each")
+      ->capture_default_str();
   check_cmd->add_option("--artifacts", check_artifacts, "Save crashing and wrongly accepted mutants here");
   check_cmd->add_flag("--json", check_json, "Machine-readable report");
   check_cmd->add_flag("--no-guest", check_no_guest, "Only load mutants; no cold start and call");

@@ -22,18 +22,26 @@ enum ExitCode : int {
 
 inline int exit_code_for(const Error& e) {
   switch (e.cls()) {
-    case ErrorClass::Io: return kExitIo;
+    case ErrorClass::Io:
+      return kExitIo;
     case ErrorClass::Format:
     case ErrorClass::Elf:
     case ErrorClass::Snapshot:
-    case ErrorClass::Config: return kExitFormat;
-    case ErrorClass::Version: return kExitVersion;
-    case ErrorClass::Checksum: return kExitChecksum;
-    case ErrorClass::State: return kExitState;
-    case ErrorClass::Kvm: return kExitKvm;
-    case ErrorClass::Guest: return kExitGuest;
+    case ErrorClass::Config:
+      return kExitFormat;
+    case ErrorClass::Version:
+      return kExitVersion;
+    case ErrorClass::Checksum:
+      return kExitChecksum;
+    case ErrorClass::State:
+      return kExitState;
+    case ErrorClass::Kvm:
+      return kExitKvm;
+    case ErrorClass::Guest:
+      return kExitGuest;
     case ErrorClass::Call:
-    case ErrorClass::Wire: return kExitCall;
+    case ErrorClass::Wire:
+      return kExitCall;
   }
   return kExitFailure;
 }

@@ -22,9 +22,9 @@ namespace {
 
 // What a child reports through its pipe: fixed size, no pointers.
 struct ChildResult {
-  int32_t from_file_code = -1;   // -1: loaded; else the ErrorCode
+  int32_t from_file_code = -1;  // -1: loaded; else the ErrorCode
   int32_t unchecked_code = -1;
-  uint8_t identical = 0;         // from_file's snapshot equals the original's
+  uint8_t identical = 0;  // from_file's snapshot equals the original's
   uint8_t started = 0;
   uint8_t call_ok = 0;
 };
@@ -75,8 +75,8 @@ void save_artifact(const CampaignOptions& options, size_t index, const Mutant& m
   if (!options.artifacts) return;
   std::filesystem::create_directories(*options.artifacts);
   auto base = *options.artifacts / (std::string(why) + "-" + std::to_string(index));
-  std::ofstream(base.string() + ".svm", std::ios::binary).write(reinterpret_cast<const char*>(m.bytes.data()),
-                                                                 static_cast<std::streamsize>(m.bytes.size()));
+  std::ofstream(base.string() + ".svm", std::ios::binary)
+      .write(reinterpret_cast<const char*>(m.bytes.data()), static_cast<std::streamsize>(m.bytes.size()));
   std::ofstream(base.string() + ".txt") << m.description << "\n";
 }
 }  // namespace
@@ -152,7 +152,9 @@ void Campaign::run(const Mutant& m) {
     if (pid > 0) ::waitpid(pid, &status, 0);
     if (pid < 0 || got != static_cast<ssize_t>(sizeof r) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       ++report.crashes;
-      std::string how = pid < 0 ? "fork failed" : WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status)) : "no result";
+      std::string how = pid < 0               ? "fork failed"
+                        : WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                              : "no result";
       report.findings.push_back("host crash (" + how + "): " + m.description);
       save_artifact(options, i, m, "crash");
       return;

@@ -48,7 +48,9 @@ CompareReport compare_snapshots(const Snapshot& a, const Snapshot& b, const Comp
   field(r, "header.entrypoint", hex(a.entrypoint()), hex(b.entrypoint()));
   field(r, "header.dispatch", hex(a.dispatch()), hex(b.dispatch()));
   if (options.compare_digest) {
-    auto alg = [](const Snapshot& s) { return s.digest_algorithm() ? std::string(digest_algorithm_name(*s.digest_algorithm())) : "none"; };
+    auto alg = [](const Snapshot& s) {
+      return s.digest_algorithm() ? std::string(digest_algorithm_name(*s.digest_algorithm())) : "none";
+    };
     field(r, "header.digest_algorithm", alg(a), alg(b));
     field(r, "header.digest", a.digest() ? "set" : "none", b.digest() ? "set" : "none");
     if (a.digest() && b.digest() && *a.digest() != *b.digest()) r.fields.push_back({"header.digest", "differs", ""});

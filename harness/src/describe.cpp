@@ -56,11 +56,16 @@ std::vector<std::pair<std::string, std::string>> register_fields(const VcpuState
   out.emplace_back("gdt.limit", hex(s.gdt.limit));
   out.emplace_back("idt.base", hex(s.idt.base));
   out.emplace_back("idt.limit", hex(s.idt.limit));
-  const std::pair<const char*, uint64_t> ctl[] = {{"cr0", s.cr0}, {"cr2", s.cr2},   {"cr3", s.cr3},
-                                                  {"cr4", s.cr4}, {"cr8", s.cr8},   {"efer", s.efer},
+  const std::pair<const char*, uint64_t> ctl[] = {{"cr0", s.cr0},
+                                                  {"cr2", s.cr2},
+                                                  {"cr3", s.cr3},
+                                                  {"cr4", s.cr4},
+                                                  {"cr8", s.cr8},
+                                                  {"efer", s.efer},
                                                   {"apic_base", s.apic_base}};
   for (const auto& [n, x] : ctl) out.emplace_back(n, hex(x));
-  for (size_t i = 0; i < 4; ++i) out.emplace_back("interrupt_bitmap[" + std::to_string(i) + "]", hex(s.interrupt_bitmap[i]));
+  for (size_t i = 0; i < 4; ++i)
+    out.emplace_back("interrupt_bitmap[" + std::to_string(i) + "]", hex(s.interrupt_bitmap[i]));
   const FpuState& f = v.fpu;
   for (size_t i = 0; i < 8; ++i) out.emplace_back("st" + std::to_string(i), hex_bytes(f.fpr[i].data(), 16));
   out.emplace_back("fcw", hex(f.fcw));
@@ -88,13 +93,20 @@ json layout_to_json(const Layout& l) {
                        {"size", r.size},
                        {"flags", region_flags_string(r.flags)}});
   }
-  return {{"heap_size", l.config.heap_size},   {"stack_size", l.config.stack_size},
-          {"input_size", l.config.input_size}, {"output_size", l.config.output_size},
-          {"image_base", hex(l.image_base)},   {"image_end", hex(l.image_end)},
-          {"input_base", hex(l.input_base)},   {"output_base", hex(l.output_base)},
-          {"heap_base", hex(l.heap_base)},     {"stack_base", hex(l.stack_base)},
-          {"page_table_base", hex(l.page_table_base)}, {"page_table_size", l.page_table_size},
-          {"memory_size", l.memory_size},      {"regions", regions}};
+  return {{"heap_size", l.config.heap_size},
+          {"stack_size", l.config.stack_size},
+          {"input_size", l.config.input_size},
+          {"output_size", l.config.output_size},
+          {"image_base", hex(l.image_base)},
+          {"image_end", hex(l.image_end)},
+          {"input_base", hex(l.input_base)},
+          {"output_base", hex(l.output_base)},
+          {"heap_base", hex(l.heap_base)},
+          {"stack_base", hex(l.stack_base)},
+          {"page_table_base", hex(l.page_table_base)},
+          {"page_table_size", l.page_table_size},
+          {"memory_size", l.memory_size},
+          {"regions", regions}};
 }
 
 json functions_to_json(const std::vector<FunctionInfo>& fs) {

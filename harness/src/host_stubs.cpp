@@ -50,20 +50,29 @@ Result<Value> parse_number(ValueType t, const std::string& s) {
 
 Result<Value> parse_value(ValueType t, const std::string& s) {
   switch (t) {
-    case ValueType::kVoid: return Value{};
+    case ValueType::kVoid:
+      return Value{};
     case ValueType::kBool:
       if (s == "true" || s == "1") return Value{true};
       if (s == "false" || s == "0") return Value{false};
       return make_error(ErrorCode::kArgumentMismatch, s, "not a bool (true/false)");
-    case ValueType::kI32: return parse_number<int32_t>(t, s);
-    case ValueType::kU32: return parse_number<uint32_t>(t, s);
-    case ValueType::kI64: return parse_number<int64_t>(t, s);
-    case ValueType::kU64: return parse_number<uint64_t>(t, s);
-    case ValueType::kF32: return parse_number<float>(t, s);
-    case ValueType::kF64: return parse_number<double>(t, s);
-    case ValueType::kString: return Value{s};
+    case ValueType::kI32:
+      return parse_number<int32_t>(t, s);
+    case ValueType::kU32:
+      return parse_number<uint32_t>(t, s);
+    case ValueType::kI64:
+      return parse_number<int64_t>(t, s);
+    case ValueType::kU64:
+      return parse_number<uint64_t>(t, s);
+    case ValueType::kF32:
+      return parse_number<float>(t, s);
+    case ValueType::kF64:
+      return parse_number<double>(t, s);
+    case ValueType::kString:
+      return Value{s};
     case ValueType::kBytes: {
-      if (s.size() % 2 != 0) return make_error(ErrorCode::kArgumentMismatch, s, "bytes as an even number of hex digits");
+      if (s.size() % 2 != 0)
+        return make_error(ErrorCode::kArgumentMismatch, s, "bytes as an even number of hex digits");
       Bytes b;
       for (size_t i = 0; i < s.size(); i += 2) {
         uint8_t x = 0;

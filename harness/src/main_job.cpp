@@ -71,7 +71,8 @@ bool run_main_job(const MainJobOptions& o) {
 
   for (size_t i = 0; i < o.heap_sizes.size(); ++i) {
     uint64_t heap = o.heap_sizes[i];
-    std::string tag = "[" + std::to_string(i + 1) + "/" + std::to_string(o.heap_sizes.size()) + "] heap " + heap_name(heap);
+    std::string tag =
+        "[" + std::to_string(i + 1) + "/" + std::to_string(o.heap_sizes.size()) + "] heap " + heap_name(heap);
     SandboxConfig config;
     config.heap_size = heap;
     nlohmann::json entry{{"heap_size", heap}};
@@ -80,7 +81,9 @@ bool run_main_job(const MainJobOptions& o) {
     progress(tag + ": cold start from the ELF x" + std::to_string(o.repetitions));
     std::vector<double> elf_times;
     for (int r = 0; r < o.repetitions && error.empty(); ++r) {
-      double t = time_cold_start([&] { return SandboxBuilder::from_elf(o.guest_elf, config).host_functions(sample_host_functions()).build(); }, &error);
+      double t = time_cold_start(
+          [&] { return SandboxBuilder::from_elf(o.guest_elf, config).host_functions(sample_host_functions()).build(); },
+          &error);
       if (t >= 0) elf_times.push_back(t);
     }
     if (!error.empty()) {
@@ -113,7 +116,8 @@ bool run_main_job(const MainJobOptions& o) {
     fast.digest = DigestAlgorithm::kXxh3_128;
     (void)snap->to_file(fast_file, fast);
 
-    progress(tag + ": cold start from the snapshot file x" + std::to_string(o.repetitions) + " (verified, fast digest, unchecked)");
+    progress(tag + ": cold start from the snapshot file x" + std::to_string(o.repetitions) +
+             " (verified, fast digest, unchecked)");
     std::vector<double> verified, fast_times, unchecked;
     auto host = sample_host_functions();
     for (int r = 0; r < o.repetitions && error.empty(); ++r) {
@@ -135,10 +139,17 @@ bool run_main_job(const MainJobOptions& o) {
       entry["error"] = error;
       ok = false;
     }
-    Row row{heap, median(elf_times), median(verified), median(fast_times), median(unchecked), round.ok(),
+    Row row{heap,
+            median(elf_times),
+            median(verified),
+            median(fast_times),
+            median(unchecked),
+            round.ok(),
             std::filesystem::exists(file) ? std::filesystem::file_size(file) : 0};
     rows.push_back(row);
-    entry["cold_start_ms"] = {{"elf", row.elf_ms}, {"snapshot_blake3", row.verified_ms}, {"snapshot_xxh3", row.fast_ms},
+    entry["cold_start_ms"] = {{"elf", row.elf_ms},
+                              {"snapshot_blake3", row.verified_ms},
+                              {"snapshot_xxh3", row.fast_ms},
                               {"snapshot_unchecked", row.unchecked_ms}};
     entry["file_bytes"] = row.file_bytes;
     report["heaps"].push_back(entry);
@@ -167,8 +178,8 @@ bool run_main_job(const MainJobOptions& o) {
               "speedup", "file bytes", "round trip");
   for (const Row& r : rows) {
     double speedup = r.unchecked_ms > 0 ? r.elf_ms / r.unchecked_ms : 0;
-    std::printf("%-10s %10.3f %12.3f %12.3f %12.3f %8.1fx %11llu %s\n", heap_name(r.heap).c_str(), r.elf_ms, r.verified_ms,
-                r.fast_ms, r.unchecked_ms, speedup, static_cast<unsigned long long>(r.file_bytes),
+    std::printf("%-10s %10.3f %12.3f %12.3f %12.3f %8.1fx %11llu %s\n", heap_name(r.heap).c_str(), r.elf_ms,
+                r.verified_ms, r.fast_ms, r.unchecked_ms, speedup, static_cast<unsigned long long>(r.file_bytes),
                 r.round_trip_ok ? "ok" : "DIFFERENT");
   }
   report["ok"] = ok;

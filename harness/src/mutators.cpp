@@ -57,13 +57,20 @@ uint64_t read_le(std::span<const uint8_t> b, uint64_t off, uint64_t size) {
 
 std::string_view mutator_family_name(MutatorFamily f) {
   switch (f) {
-    case MutatorFamily::kBitFlip: return "bit-flip";
-    case MutatorFamily::kByteOverwrite: return "byte-overwrite";
-    case MutatorFamily::kTruncate: return "truncate";
-    case MutatorFamily::kExtend: return "extend";
-    case MutatorFamily::kFieldBoundary: return "field-boundary";
-    case MutatorFamily::kRegionTable: return "region-table";
-    case MutatorFamily::kSpecialRegisters: return "special-registers";
+    case MutatorFamily::kBitFlip:
+      return "bit-flip";
+    case MutatorFamily::kByteOverwrite:
+      return "byte-overwrite";
+    case MutatorFamily::kTruncate:
+      return "truncate";
+    case MutatorFamily::kExtend:
+      return "extend";
+    case MutatorFamily::kFieldBoundary:
+      return "field-boundary";
+    case MutatorFamily::kRegionTable:
+      return "region-table";
+    case MutatorFamily::kSpecialRegisters:
+      return "special-registers";
   }
   return "unknown";
 }
@@ -110,7 +117,8 @@ void for_each_mutant(std::span<const uint8_t> file, const MutateOptions& options
   cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
   for (uint64_t c : cuts) {
     if (c >= file.size()) continue;
-    b.add(MutatorFamily::kTruncate, "truncate to " + std::to_string(c) + " bytes", Bytes(file.begin(), file.begin() + static_cast<long>(c)), true);
+    b.add(MutatorFamily::kTruncate, "truncate to " + std::to_string(c) + " bytes",
+          Bytes(file.begin(), file.begin() + static_cast<long>(c)), true);
   }
   for (uint64_t extra : {uint64_t{1}, uint64_t{4096}}) {
     Bytes e = b.copy();
@@ -132,34 +140,40 @@ void for_each_mutant(std::span<const uint8_t> file, const MutateOptions& options
       b.set(m, f, v);
       // A region's access flags may legitimately change (the format cannot know the ELF's intent);
       // only unknown bits and write+execute must be refused.
-      bool flags_field = f.name.rfind("regions[", 0) == 0 && f.name.size() > 6 &&
-                         f.name.compare(f.name.size() - 6, 6, ".flags") == 0;
+      bool flags_field =
+          f.name.rfind("regions[", 0) == 0 && f.name.size() > 6 && f.name.compare(f.name.size() - 6, 6, ".flags") == 0;
       bool structural = f.name.rfind("magic", 0) == 0 || f.name == "format_version" || f.name == "header_length" ||
-                        (flags_field ? ((v & ~uint64_t{7}) != 0 || (v & 6) == 6)
-                                     : f.name.rfind("regions", 0) == 0) ||
-                        f.name.rfind("blob", 0) == 0 ||
-                        f.name.rfind("layout", 0) == 0 || f.name.rfind("config", 0) == 0 ||
-                        f.name.find("count") != std::string::npos || f.name.find("length") != std::string::npos;
+                        (flags_field ? ((v & ~uint64_t{7}) != 0 || (v & 6) == 6) : f.name.rfind("regions", 0) == 0) ||
+                        f.name.rfind("blob", 0) == 0 || f.name.rfind("layout", 0) == 0 ||
+                        f.name.rfind("config", 0) == 0 || f.name.find("count") != std::string::npos ||
+                        f.name.find("length") != std::string::npos;
       b.add(MutatorFamily::kFieldBoundary, f.name + " = " + hex(v), std::move(m), structural);
     }
   }
 
   // Region tables: overlap, gap, unsorted, unknown flag bits, W+X.
-  auto region_field = [&](size_t i, const char* what) { return format::find_field(file, "regions[" + std::to_string(i) + "]." + what); };
+  auto region_field = [&](size_t i, const char* what) {
+    return format::find_field(file, "regions[" + std::to_string(i) + "]." + what);
+  };
   uint64_t count = read_le(file, format::kRegionTableOffset, 4);
   for (size_t i = 0; i + 1 < count && i < 64; ++i) {
     auto a = region_field(i, "guest_address"), n = region_field(i + 1, "guest_address");
     if (!a || !n) break;
     Bytes overlap = b.copy();
     b.set(overlap, *n, read_le(file, a->offset, 8));
-    b.add(MutatorFamily::kRegionTable, "regions[" + std::to_string(i + 1) + "] overlaps regions[" + std::to_string(i) + "]", std::move(overlap), true);
+    b.add(MutatorFamily::kRegionTable,
+          "regions[" + std::to_string(i + 1) + "] overlaps regions[" + std::to_string(i) + "]", std::move(overlap),
+          true);
     Bytes gap = b.copy();
     b.set(gap, *n, read_le(file, n->offset, 8) + 4096);
-    b.add(MutatorFamily::kRegionTable, "regions[" + std::to_string(i + 1) + "] shifted by a page", std::move(gap), true);
+    b.add(MutatorFamily::kRegionTable, "regions[" + std::to_string(i + 1) + "] shifted by a page", std::move(gap),
+          true);
     Bytes swapped = b.copy();
-    std::swap_ranges(swapped.begin() + static_cast<long>(a->offset), swapped.begin() + static_cast<long>(a->offset + format::kRegionEntrySize),
+    std::swap_ranges(swapped.begin() + static_cast<long>(a->offset),
+                     swapped.begin() + static_cast<long>(a->offset + format::kRegionEntrySize),
                      swapped.begin() + static_cast<long>(n->offset));
-    b.add(MutatorFamily::kRegionTable, "regions[" + std::to_string(i) + "] and [" + std::to_string(i + 1) + "] swapped", std::move(swapped), true);
+    b.add(MutatorFamily::kRegionTable, "regions[" + std::to_string(i) + "] and [" + std::to_string(i + 1) + "] swapped",
+          std::move(swapped), true);
   }
   for (size_t i = 0; i < count && i < 64; ++i) {
     auto f = region_field(i, "flags");
@@ -168,11 +182,13 @@ void for_each_mutant(std::span<const uint8_t> file, const MutateOptions& options
     for (unsigned bit : {3u, 8u, 31u}) {
       Bytes m = b.copy();
       b.set(m, *f, flags | (uint64_t{1} << bit));
-      b.add(MutatorFamily::kRegionTable, "regions[" + std::to_string(i) + "].flags |= bit " + std::to_string(bit), std::move(m), true);
+      b.add(MutatorFamily::kRegionTable, "regions[" + std::to_string(i) + "].flags |= bit " + std::to_string(bit),
+            std::move(m), true);
     }
     Bytes wx = b.copy();
     b.set(wx, *f, flags | 0x6);
-    b.add(MutatorFamily::kRegionTable, "regions[" + std::to_string(i) + "] writable and executable", std::move(wx), flags != 0x7 && (flags & 0x6) != 0x6);
+    b.add(MutatorFamily::kRegionTable, "regions[" + std::to_string(i) + "] writable and executable", std::move(wx),
+          flags != 0x7 && (flags & 0x6) != 0x6);
   }
 
   // Special registers in states that are not sane long mode.

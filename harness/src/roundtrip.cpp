@@ -95,10 +95,14 @@ RoundTripReport round_trip(const Snapshot& snapshot, const std::filesystem::path
 }
 
 nlohmann::json RoundTripReport::to_json() const {
-  return {{"file", file.string()},          {"ok", ok()},
-          {"errors", errors},               {"verified", verified.to_json()},
-          {"unchecked", unchecked.to_json()}, {"calls", calls},
-          {"call_differences", call_differences}, {"save_ms", save_ms},
+  return {{"file", file.string()},
+          {"ok", ok()},
+          {"errors", errors},
+          {"verified", verified.to_json()},
+          {"unchecked", unchecked.to_json()},
+          {"calls", calls},
+          {"call_differences", call_differences},
+          {"save_ms", save_ms},
           {"load_ms", load_ms}};
 }
 

@@ -34,11 +34,11 @@ struct FaultInfo {
 
 struct Error {
   ErrorCode code{};
-  std::string field;              // "regions[3].size", "KVM_RUN", "argument 1"; empty if none
-  std::optional<uint64_t> offset;  // byte offset in the file or message, when there is one
-  std::optional<uint64_t> value;   // the offending value, when it is a number
-  std::string detail;              // what was expected, or the text that came with the error
-  std::optional<FaultInfo> fault;  // guest CPU exceptions only
+  std::string field;                  // "regions[3].size", "KVM_RUN", "argument 1"; empty if none
+  std::optional<uint64_t> offset;     // byte offset in the file or message, when there is one
+  std::optional<uint64_t> value;      // the offending value, when it is a number
+  std::string detail;                 // what was expected, or the text that came with the error
+  std::optional<FaultInfo> fault;     // guest CPU exceptions only
   std::optional<int32_t> guest_code;  // guest aborts only
   int sys_errno = 0;                  // failed syscalls and ioctls only
 

@@ -24,21 +24,58 @@ struct HostFunctionEntry {
 namespace detail {
 template <typename T>
 struct ValueTypeOf;
-template <> struct ValueTypeOf<void> { static constexpr ValueType value = ValueType::kVoid; };
-template <> struct ValueTypeOf<bool> { static constexpr ValueType value = ValueType::kBool; };
-template <> struct ValueTypeOf<int32_t> { static constexpr ValueType value = ValueType::kI32; };
-template <> struct ValueTypeOf<uint32_t> { static constexpr ValueType value = ValueType::kU32; };
-template <> struct ValueTypeOf<int64_t> { static constexpr ValueType value = ValueType::kI64; };
-template <> struct ValueTypeOf<uint64_t> { static constexpr ValueType value = ValueType::kU64; };
-template <> struct ValueTypeOf<float> { static constexpr ValueType value = ValueType::kF32; };
-template <> struct ValueTypeOf<double> { static constexpr ValueType value = ValueType::kF64; };
-template <> struct ValueTypeOf<std::string> { static constexpr ValueType value = ValueType::kString; };
-template <> struct ValueTypeOf<Bytes> { static constexpr ValueType value = ValueType::kBytes; };
+template <>
+struct ValueTypeOf<void> {
+  static constexpr ValueType value = ValueType::kVoid;
+};
+template <>
+struct ValueTypeOf<bool> {
+  static constexpr ValueType value = ValueType::kBool;
+};
+template <>
+struct ValueTypeOf<int32_t> {
+  static constexpr ValueType value = ValueType::kI32;
+};
+template <>
+struct ValueTypeOf<uint32_t> {
+  static constexpr ValueType value = ValueType::kU32;
+};
+template <>
+struct ValueTypeOf<int64_t> {
+  static constexpr ValueType value = ValueType::kI64;
+};
+template <>
+struct ValueTypeOf<uint64_t> {
+  static constexpr ValueType value = ValueType::kU64;
+};
+template <>
+struct ValueTypeOf<float> {
+  static constexpr ValueType value = ValueType::kF32;
+};
+template <>
+struct ValueTypeOf<double> {
+  static constexpr ValueType value = ValueType::kF64;
+};
+template <>
+struct ValueTypeOf<std::string> {
+  static constexpr ValueType value = ValueType::kString;
+};
+template <>
+struct ValueTypeOf<Bytes> {
+  static constexpr ValueType value = ValueType::kBytes;
+};
 
-template <typename T> struct Unwrap { using type = T; };
-template <typename T> struct Unwrap<Result<T>> { using type = T; };
+template <typename T>
+struct Unwrap {
+  using type = T;
+};
+template <typename T>
+struct Unwrap<Result<T>> {
+  using type = T;
+};
 
-template <typename F> struct Callable : Callable<decltype(&F::operator())> {};
+template <typename F>
+struct Callable : Callable<decltype(&F::operator())> {};
 template <typename C, typename R, typename... A>
 struct Callable<R (C::*)(A...) const> {
   using result = R;

@@ -56,8 +56,8 @@ struct Layout {
   uint64_t image_base = 0, image_end = 0;  // page aligned: the span of the image regions
   uint64_t input_base = 0, output_base = 0, heap_base = 0, stack_base = 0;
   uint64_t page_table_base = 0, page_table_size = 0;
-  uint64_t memory_size = 0;      // guest physical memory: [0, memory_size)
-  std::vector<Region> regions;   // sorted, disjoint; PEB, image, input, output, heap, stack
+  uint64_t memory_size = 0;     // guest physical memory: [0, memory_size)
+  std::vector<Region> regions;  // sorted, disjoint; PEB, image, input, output, heap, stack
 
   uint64_t stack_top() const { return stack_base + config.stack_size; }
   bool operator==(const Layout&) const = default;

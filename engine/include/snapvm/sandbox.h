@@ -24,7 +24,7 @@ namespace snapvm {
 namespace detail {
 class Machine;
 struct InterruptShared;
-}
+}  // namespace detail
 
 enum class LogLevel : uint32_t { kTrace = 0, kDebug = 1, kInfo = 2, kWarn = 3, kError = 4 };
 using LogCallback = std::function<void(LogLevel level, std::string_view message)>;
@@ -48,7 +48,8 @@ class MultiUseSandbox;
 
 class UninitializedSandbox {
  public:
-  static Result<UninitializedSandbox> from_elf_file(const std::filesystem::path& path, const SandboxConfig& config = {});
+  static Result<UninitializedSandbox> from_elf_file(const std::filesystem::path& path,
+                                                    const SandboxConfig& config = {});
   static Result<UninitializedSandbox> from_elf_bytes(std::span<const uint8_t> elf, const SandboxConfig& config = {});
 
   Status register_host_function(std::string name, Signature signature, HostFunction fn);

@@ -15,8 +15,8 @@ using ValueType = abi::ValueType;
 using Bytes = std::vector<uint8_t>;
 
 // Alternative index == ValueType tag.
-using Value = std::variant<std::monostate, bool, int32_t, uint32_t, int64_t, uint64_t, float, double, std::string,
-                           Bytes>;
+using Value =
+    std::variant<std::monostate, bool, int32_t, uint32_t, int64_t, uint64_t, float, double, std::string, Bytes>;
 
 inline ValueType type_of(const Value& v) { return static_cast<ValueType>(v.index()); }
 std::string_view value_type_name(ValueType t);

@@ -48,13 +48,48 @@ void* realloc(void* p, size_t size);
 size_t strlen(const char* s);
 
 inline WireValue make_void() { return WireValue{}; }
-inline WireValue make_bool(bool b) { WireValue v; v.type = ValueType::kBool; v.boolean = b ? 1 : 0; return v; }
-inline WireValue make_i32(int32_t x) { WireValue v; v.type = ValueType::kI32; v.i32 = x; return v; }
-inline WireValue make_u32(uint32_t x) { WireValue v; v.type = ValueType::kU32; v.u32 = x; return v; }
-inline WireValue make_i64(int64_t x) { WireValue v; v.type = ValueType::kI64; v.i64 = x; return v; }
-inline WireValue make_u64(uint64_t x) { WireValue v; v.type = ValueType::kU64; v.u64 = x; return v; }
-inline WireValue make_f32(float x) { WireValue v; v.type = ValueType::kF32; v.f32 = x; return v; }
-inline WireValue make_f64(double x) { WireValue v; v.type = ValueType::kF64; v.f64 = x; return v; }
+inline WireValue make_bool(bool b) {
+  WireValue v;
+  v.type = ValueType::kBool;
+  v.boolean = b ? 1 : 0;
+  return v;
+}
+inline WireValue make_i32(int32_t x) {
+  WireValue v;
+  v.type = ValueType::kI32;
+  v.i32 = x;
+  return v;
+}
+inline WireValue make_u32(uint32_t x) {
+  WireValue v;
+  v.type = ValueType::kU32;
+  v.u32 = x;
+  return v;
+}
+inline WireValue make_i64(int64_t x) {
+  WireValue v;
+  v.type = ValueType::kI64;
+  v.i64 = x;
+  return v;
+}
+inline WireValue make_u64(uint64_t x) {
+  WireValue v;
+  v.type = ValueType::kU64;
+  v.u64 = x;
+  return v;
+}
+inline WireValue make_f32(float x) {
+  WireValue v;
+  v.type = ValueType::kF32;
+  v.f32 = x;
+  return v;
+}
+inline WireValue make_f64(double x) {
+  WireValue v;
+  v.type = ValueType::kF64;
+  v.f64 = x;
+  return v;
+}
 inline WireValue make_span(ValueType t, const void* data, size_t size) {
   WireValue v;
   v.type = t;

@@ -13,7 +13,15 @@
 
 namespace snapvm::harness {
 
-enum class MutatorFamily { kBitFlip, kByteOverwrite, kTruncate, kExtend, kFieldBoundary, kRegionTable, kSpecialRegisters };
+enum class MutatorFamily {
+  kBitFlip,
+  kByteOverwrite,
+  kTruncate,
+  kExtend,
+  kFieldBoundary,
+  kRegionTable,
+  kSpecialRegisters
+};
 std::string_view mutator_family_name(MutatorFamily f);
 
 struct Mutant {
@@ -29,7 +37,7 @@ struct Mutant {
 
 struct MutateOptions {
   uint64_t seed = 1;
-  size_t random_per_family = 64;  // bit flips and byte overwrites each
+  size_t random_per_family = 64;         // bit flips and byte overwrites each
   size_t boundary_values_per_field = 3;  // drawn (by seed) from 0, 1, 4095, 4096, 4097, 2^31-1, 2^32-1, max, max-4095
   bool with_fixed_checksums = true;
   bool without_fixed_checksums = true;

@@ -10,13 +10,13 @@ namespace snapvm::abi {
 inline constexpr uint64_t kPageSize = 4096;
 
 // Fixed system area. Guest virtual == guest physical for every mapped page.
-inline constexpr uint64_t kGdtAddress = 0x1000;        // supervisor, read/write (CPU sets TSS busy)
-inline constexpr uint64_t kIdtAddress = 0x2000;        // supervisor, read-only
-inline constexpr uint64_t kTssAddress = 0x3000;        // supervisor, read/write
-inline constexpr uint64_t kTrapStubAddress = 0x4000;   // supervisor, execute: ring-0 exception stubs
-inline constexpr uint64_t kRing0StackBase = 0x6000;    // supervisor, 2 pages; guard pages at 0x5000, 0x8000
+inline constexpr uint64_t kGdtAddress = 0x1000;       // supervisor, read/write (CPU sets TSS busy)
+inline constexpr uint64_t kIdtAddress = 0x2000;       // supervisor, read-only
+inline constexpr uint64_t kTssAddress = 0x3000;       // supervisor, read/write
+inline constexpr uint64_t kTrapStubAddress = 0x4000;  // supervisor, execute: ring-0 exception stubs
+inline constexpr uint64_t kRing0StackBase = 0x6000;   // supervisor, 2 pages; guard pages at 0x5000, 0x8000
 inline constexpr uint64_t kRing0StackTop = 0x8000;
-inline constexpr uint64_t kPebAddress = 0x9000;        // user, read/write, no-execute
+inline constexpr uint64_t kPebAddress = 0x9000;  // user, read/write, no-execute
 inline constexpr uint64_t kSystemAreaEnd = 0xA000;
 // Where a position-independent image is loaded; fixed-address images must sit at or above it.
 inline constexpr uint64_t kDefaultImageBase = 0x100000;
@@ -27,11 +27,11 @@ inline constexpr uint16_t kKernelDataSelector = 0x10;
 inline constexpr uint16_t kUserCodeSelector = 0x18 | 3;
 inline constexpr uint16_t kUserDataSelector = 0x20 | 3;
 inline constexpr uint16_t kTssSelector = 0x28;
-inline constexpr uint16_t kGdtLimit = 7 * 8 - 1;        // null, k-code, k-data, u-code, u-data, TSS (2 slots)
+inline constexpr uint16_t kGdtLimit = 7 * 8 - 1;  // null, k-code, k-data, u-code, u-data, TSS (2 slots)
 inline constexpr uint16_t kIdtEntries = 32;
 inline constexpr uint16_t kIdtLimit = kIdtEntries * 16 - 1;
 inline constexpr uint32_t kTssLimit = 103;
-inline constexpr uint32_t kTrapStubSize = 16;            // bytes per vector in the stub page
+inline constexpr uint32_t kTrapStubSize = 16;  // bytes per vector in the stub page
 
 // Process environment block: the host fills it before entry; the guest writes `dispatch` in main.
 struct Peb {
@@ -46,7 +46,7 @@ struct Peb {
   uint64_t output_size;
   uint64_t stack_base;  // lowest address; the stack grows down from stack_base + stack_size
   uint64_t stack_size;
-  uint64_t dispatch;    // guest's dispatch entry, set by the guest before it signals kInitialised
+  uint64_t dispatch;  // guest's dispatch entry, set by the guest before it signals kInitialised
 };
 inline constexpr uint64_t kPebMagic = 0x31424550564e5053ull;  // "SNPVPEB1"
 static_assert(sizeof(Peb) == 88, "PEB layout is ABI; see docs/snapshot-versioning.md");

@@ -77,14 +77,21 @@ inline void end_message(WireWriter& w) { w.patch_u32(4, static_cast<uint32_t>(w.
 inline void encode_value(WireWriter& w, const WireValue& v) {
   w.u8(static_cast<uint8_t>(v.type));
   switch (v.type) {
-    case ValueType::kVoid: break;
-    case ValueType::kBool: w.u8(v.boolean ? 1 : 0); break;
+    case ValueType::kVoid:
+      break;
+    case ValueType::kBool:
+      w.u8(v.boolean ? 1 : 0);
+      break;
     case ValueType::kI32:
     case ValueType::kU32:
-    case ValueType::kF32: w.u32(v.u32); break;
+    case ValueType::kF32:
+      w.u32(v.u32);
+      break;
     case ValueType::kI64:
     case ValueType::kU64:
-    case ValueType::kF64: w.u64(v.u64); break;
+    case ValueType::kF64:
+      w.u64(v.u64);
+      break;
     case ValueType::kString:
     case ValueType::kBytes:
       w.u32(v.span.size);
@@ -156,7 +163,9 @@ inline bool decode_value(WireReader& r, WireValue& v, const char* field) {
   if (tag >= kValueTypeCount) return r.fail_at(at, WireStatus::kBadType, field, tag);
   v.type = static_cast<ValueType>(tag);
   switch (v.type) {
-    case ValueType::kVoid: v.u64 = 0; return true;
+    case ValueType::kVoid:
+      v.u64 = 0;
+      return true;
     case ValueType::kBool: {
       size_t bool_at = r.offset();
       if (!r.u8(v.boolean, field)) return false;
@@ -165,10 +174,12 @@ inline bool decode_value(WireReader& r, WireValue& v, const char* field) {
     }
     case ValueType::kI32:
     case ValueType::kU32:
-    case ValueType::kF32: return r.u32(v.u32, field);
+    case ValueType::kF32:
+      return r.u32(v.u32, field);
     case ValueType::kI64:
     case ValueType::kU64:
-    case ValueType::kF64: return r.u64(v.u64, field);
+    case ValueType::kF64:
+      return r.u64(v.u64, field);
     case ValueType::kString:
     case ValueType::kBytes: {
       uint32_t n = 0;

@@ -23,17 +23,28 @@ enum class WireStatus : uint8_t {
 
 inline const char* wire_status_name(WireStatus s) {
   switch (s) {
-    case WireStatus::kOk: return "ok";
-    case WireStatus::kTruncated: return "truncated";
-    case WireStatus::kBadMagic: return "bad magic";
-    case WireStatus::kBadLength: return "bad length";
-    case WireStatus::kBadType: return "unknown value type";
-    case WireStatus::kBadBool: return "bool not 0 or 1";
-    case WireStatus::kTooLong: return "too long";
-    case WireStatus::kTooMany: return "too many";
-    case WireStatus::kTrailingBytes: return "trailing bytes";
-    case WireStatus::kNoSpace: return "buffer too small";
-    case WireStatus::kBadStatus: return "unknown status";
+    case WireStatus::kOk:
+      return "ok";
+    case WireStatus::kTruncated:
+      return "truncated";
+    case WireStatus::kBadMagic:
+      return "bad magic";
+    case WireStatus::kBadLength:
+      return "bad length";
+    case WireStatus::kBadType:
+      return "unknown value type";
+    case WireStatus::kBadBool:
+      return "bool not 0 or 1";
+    case WireStatus::kTooLong:
+      return "too long";
+    case WireStatus::kTooMany:
+      return "too many";
+    case WireStatus::kTrailingBytes:
+      return "trailing bytes";
+    case WireStatus::kNoSpace:
+      return "buffer too small";
+    case WireStatus::kBadStatus:
+      return "unknown status";
   }
   return "unknown";
 }
