@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -197,21 +198,26 @@ Status Vcpu::set_sregs(const SpecialRegisters& sregs) {
   if (ioctl_retry(fd_.get(), KVM_SET_SREGS, &k) < 0) return errno_error(ErrorCode::kKvmIoctl, "KVM_SET_SREGS", errno);
   return {};
 }
-std::shared_ptr<kvm_xsave> Vcpu::new_xsave() const {
+namespace {
+static_assert(alignof(kvm_xsave) <= alignof(uint32_t) && sizeof(kvm_xsave) % sizeof(uint32_t) == 0);
+kvm_xsave& as_kvm_xsave(std::vector<uint32_t>& image) { return *reinterpret_cast<kvm_xsave*>(image.data()); }
+}  // namespace
+
+Vcpu::XsaveImage Vcpu::new_xsave() const {
   // kvm_xsave is 4 KiB; larger images are the same layout with more bytes after it.
-  size_t words = (xsave_size_ + sizeof(kvm_xsave) - 1) / sizeof(kvm_xsave);
-  std::shared_ptr<kvm_xsave[]> buf(new kvm_xsave[words]());
-  return std::shared_ptr<kvm_xsave>(buf, buf.get());
+  const size_t bytes = std::max(xsave_size_, sizeof(kvm_xsave));
+  return XsaveImage((bytes + sizeof(uint32_t) - 1) / sizeof(uint32_t), 0);
 }
 
-int Vcpu::get_xsave(kvm_xsave* x) const {
-  return ioctl_retry(fd_.get(), xsave_size_ > sizeof(kvm_xsave) ? kvm_ioctl::kGetXsave2 : kvm_ioctl::kGetXsave, x);
+int Vcpu::get_xsave(XsaveImage& x) const {
+  return ioctl_retry(fd_.get(), xsave_size_ > sizeof(kvm_xsave) ? kvm_ioctl::kGetXsave2 : kvm_ioctl::kGetXsave,
+                     x.data());
 }
 
 Result<FpuState> Vcpu::get_fpu() const {
   if (!xsave_unsupported_) {
-    auto x = new_xsave();
-    if (get_xsave(x.get()) == 0) return from_xsave(*x);
+    XsaveImage x = new_xsave();
+    if (get_xsave(x) == 0) return from_xsave(as_kvm_xsave(x));
   }
   kvm_fpu k{};
   if (ioctl_retry(fd_.get(), KVM_GET_FPU, &k) < 0) return errno_error(ErrorCode::kKvmIoctl, "KVM_GET_FPU", errno);
@@ -219,17 +225,17 @@ Result<FpuState> Vcpu::get_fpu() const {
 }
 Status Vcpu::set_fpu(const FpuState& fpu) {
   if (!xsave_unsupported_) {
-    if (!xsave_) {
-      auto x = new_xsave();
-      if (get_xsave(x.get()) == 0) {
+    if (xsave_.empty()) {
+      XsaveImage x = new_xsave();
+      if (get_xsave(x) == 0) {
         xsave_ = std::move(x);
       } else {
         xsave_unsupported_ = true;  // KVM without XSAVE: KVM_SET_FPU below, MXCSR left at reset
       }
     }
-    if (xsave_) {
-      to_xsave(fpu, *xsave_);
-      if (ioctl_retry(fd_.get(), kvm_ioctl::kSetXsave, xsave_.get()) < 0) {
+    if (!xsave_.empty()) {
+      to_xsave(fpu, as_kvm_xsave(xsave_));
+      if (ioctl_retry(fd_.get(), kvm_ioctl::kSetXsave, xsave_.data()) < 0) {
         return errno_error(ErrorCode::kKvmIoctl, "KVM_SET_XSAVE", errno);
       }
       return {};

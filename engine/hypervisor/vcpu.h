@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 
 #include <memory>
+#include <vector>
 
 #include "hypervisor/exits.h"
 #include "memory/mapping.h"
@@ -37,15 +38,18 @@ class Vcpu {
  private:
   Vcpu(UniqueFd fd, Mapping run, size_t xsave_size)
       : fd_(std::move(fd)), run_(std::move(run)), xsave_size_(xsave_size) {}
-  // An XSAVE buffer of the size this vCPU's CPUID needs (more than 4 KiB with large features).
-  std::shared_ptr<kvm_xsave> new_xsave() const;
-  int get_xsave(kvm_xsave* x) const;
+  // An XSAVE image of the size this vCPU's CPUID needs (more than 4 KiB with large features): 32-bit
+  // words, as kvm_xsave is, so it can be viewed as one (an array of kvm_xsave, a struct ending in a
+  // flexible array member, is a GNU extension).
+  using XsaveImage = std::vector<uint32_t>;
+  XsaveImage new_xsave() const;
+  int get_xsave(XsaveImage& x) const;
   UniqueFd fd_;
   Mapping run_;
   // The vCPU's XSAVE image, fetched once: set_fpu patches the legacy (FXSAVE) part and writes it back.
   // KVM_GET/SET_FPU ignore MXCSR, so XSAVE is the only way to capture the complete SSE state.
   size_t xsave_size_ = sizeof(kvm_xsave);
-  std::shared_ptr<kvm_xsave> xsave_;
+  XsaveImage xsave_;  // empty until fetched
   bool xsave_unsupported_ = false;
 };
 

@@ -169,15 +169,15 @@ Status Machine::check_files() {
                            "the file shrank under a live sandbox; its missing pages read as zeros"));
 }
 
-Status Machine::initialise() {
-  Status s = initialise_inner();
+Status Machine::initialise(const CallOptions& options) {
+  Status s = initialise_inner(options);
   TRY(check_files());
   return s;
 }
 
-Status Machine::initialise_inner() {
+Status Machine::initialise_inner(const CallOptions& options) {
   if (stage_ == SnapshotStage::kAfterInit) return {};
-  auto timer = TRY(CallTimer::arm(std::nullopt));
+  auto timer = TRY(CallTimer::arm(options.timeout));
   TRY(run_until(Stop::kInitialised, timer));
   auto peb = TRY(memory_.range(abi::kPebAddress, sizeof(abi::Peb), "peb"));
   uint64_t dispatch = 0;

@@ -38,7 +38,8 @@ class Machine {
 
   bool initialised() const { return stage_ == SnapshotStage::kAfterInit; }
   // Runs guest_main to its kInitialised signal; reads the manifest; checks the host functions.
-  Status initialise();
+  // Runs guest_main to the initialised signal, bounded by `options.timeout` (kTimeout, poisoned).
+  Status initialise(const CallOptions& options);
   // Checks every host function the guest needs is registered with the same signature.
   Status check_host_functions() const;
 
@@ -61,7 +62,7 @@ class Machine {
 
   Result<Value> call_inner(std::string_view function, std::span<const Value> args, const CallOptions& options);
   Status restore_inner(const Snapshot& snapshot);
-  Status initialise_inner();
+  Status initialise_inner(const CallOptions& options);
 
   enum class Stop { kInitialised, kCallDone };
   // Runs the vCPU until the guest signals `until`; handles host calls and logs on the way.

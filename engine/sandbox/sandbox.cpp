@@ -60,10 +60,10 @@ Status UninitializedSandbox::register_host_function(std::string name, Signature 
 
 Result<Snapshot> UninitializedSandbox::snapshot() { return machine_->snapshot(); }
 
-Result<MultiUseSandbox> UninitializedSandbox::evolve() && {
+Result<MultiUseSandbox> UninitializedSandbox::evolve(const CallOptions& init) && {
   machine_->set_host_functions(std::move(host_functions_));
   machine_->set_log_callback(std::move(log_));
-  TRY(machine_->initialise());
+  TRY(machine_->initialise(init));
   return MultiUseSandbox(std::move(machine_));
 }
 
@@ -75,14 +75,14 @@ MultiUseSandbox& MultiUseSandbox::operator=(MultiUseSandbox&&) noexcept = defaul
 MultiUseSandbox::~MultiUseSandbox() = default;
 
 Result<MultiUseSandbox> MultiUseSandbox::from_snapshot(const Snapshot& snapshot, HostFunctions host_functions,
-                                                       LogCallback log) {
+                                                       LogCallback log, const CallOptions& init) {
   auto m = TRY(detail::Machine::from_snapshot(snapshot));
   m->set_host_functions(std::move(host_functions));
   m->set_log_callback(std::move(log));
   if (m->initialised()) {
     TRY(m->check_host_functions());
   } else {
-    TRY(m->initialise());
+    TRY(m->initialise(init));
   }
   return MultiUseSandbox(std::move(m));
 }
@@ -134,16 +134,21 @@ SandboxBuilder& SandboxBuilder::log_callback(LogCallback cb) {
   return *this;
 }
 
+SandboxBuilder& SandboxBuilder::init_timeout(std::chrono::nanoseconds timeout) {
+  init_.timeout = timeout;
+  return *this;
+}
+
 Result<MultiUseSandbox> SandboxBuilder::build() {
   TRY(status_);
-  if (snapshot_) return MultiUseSandbox::from_snapshot(*snapshot_, std::move(host_functions_), std::move(log_));
+  if (snapshot_) return MultiUseSandbox::from_snapshot(*snapshot_, std::move(host_functions_), std::move(log_), init_);
   if (!elf_) return make_error(ErrorCode::kInvalidConfig, "builder", "neither an ELF nor a snapshot was given");
   auto sandbox = TRY(UninitializedSandbox::from_elf_file(*elf_, config_));
   for (auto& [name, entry] : host_functions_.entries()) {
     TRY(sandbox.register_host_function(name, entry.signature, entry.fn));
   }
   sandbox.set_log_callback(std::move(log_));
-  return std::move(sandbox).evolve();
+  return std::move(sandbox).evolve(init_);
 }
 
 }  // namespace snapvm

@@ -310,6 +310,41 @@ TEST(SandboxSetup, FailingHostFunctionEndsTheCallWithItsError) {
   EXPECT_TRUE(sb->poisoned());
 }
 
+std::string spin_init_guest_path() { return std::string(SNAPVM_BUILD_DIR) + "/guest/spin_init_guest"; }
+
+TEST(SandboxSetup, EndlessInitialisationTimesOut) {
+  SNAPVM_REQUIRE_KVM();
+  auto sb = SandboxBuilder::from_elf(spin_init_guest_path()).init_timeout(50ms).build();
+  ASSERT_FALSE(sb);
+  EXPECT_EQ(sb.error().code, ErrorCode::kTimeout);
+}
+
+TEST(SandboxSetup, EndlessInitialisationFromABeforeInitSnapshotTimesOut) {
+  SNAPVM_REQUIRE_KVM();
+  auto un = UninitializedSandbox::from_elf_file(spin_init_guest_path());
+  ASSERT_OK(un);
+  auto before = un->snapshot();
+  ASSERT_OK(before);
+  CallOptions init;
+  init.timeout = 50ms;
+  auto sb = MultiUseSandbox::from_snapshot(*before, {}, {}, init);
+  ASSERT_FALSE(sb);
+  EXPECT_EQ(sb.error().code, ErrorCode::kTimeout);
+  auto evolved = std::move(*un).evolve(init);
+  ASSERT_FALSE(evolved);
+  EXPECT_EQ(evolved.error().code, ErrorCode::kTimeout);
+}
+
+TEST(SandboxSetup, InitTimeoutLeavesAQuickInitialisationAlone) {
+  SNAPVM_REQUIRE_KVM();
+  auto sb = SandboxBuilder::from_elf(testing::sample_guest_path())
+                .host_functions(testing::sample_host_functions())
+                .init_timeout(60s)
+                .build();
+  ASSERT_OK(sb);
+  EXPECT_EQ(*sb->call_as<int32_t>("Add", {int32_t{2}, int32_t{3}}), 5);
+}
+
 TEST(SandboxSetup, MissingHostFunctionIsRefusedAtInitialisation) {
   SNAPVM_REQUIRE_KVM();
   auto sb = SandboxBuilder::from_elf(testing::sample_guest_path())

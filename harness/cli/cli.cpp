@@ -160,12 +160,13 @@ int run_snapshot(const RunArgs& a) {
       values.push_back(std::move(*v));
     }
   }
-  auto sb = MultiUseSandbox::from_snapshot(*snap, harness::host_functions_for(snap->host_functions()),
-                                           [](LogLevel, std::string_view m) { std::cerr << "guest: " << m << "\n"; });
+  CallOptions options;  // --timeout-ms bounds the call, and the initialisation of a before-init snapshot
+  if (a.timeout_ms > 0) options.timeout = std::chrono::nanoseconds(static_cast<int64_t>(a.timeout_ms * 1e6));
+  auto sb = MultiUseSandbox::from_snapshot(
+      *snap, harness::host_functions_for(snap->host_functions()),
+      [](LogLevel, std::string_view m) { std::cerr << "guest: " << m << "\n"; }, options);
   if (!sb) return report(sb.error());
   auto t1 = std::chrono::steady_clock::now();
-  CallOptions options;
-  if (a.timeout_ms > 0) options.timeout = std::chrono::nanoseconds(static_cast<int64_t>(a.timeout_ms * 1e6));
   auto result = sb->call(a.function, values, options);
   auto t2 = std::chrono::steady_clock::now();
   if (!result) return report(result.error());

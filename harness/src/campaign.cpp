@@ -55,11 +55,12 @@ ChildResult attempt(const Mutant& m, const std::optional<Snapshot>& original, co
   if (verified && original) r.identical = compare_snapshots(*original, *verified).equal() ? 1 : 0;
   const Snapshot* runnable = verified ? &*verified : unchecked ? &*unchecked : nullptr;
   if (options.run_guest && runnable != nullptr) {
-    auto sb = MultiUseSandbox::from_snapshot(*runnable, host_functions_for(runnable->host_functions()));
+    CallOptions o;
+    o.timeout = std::chrono::milliseconds(options.call_timeout_ms);
+    // A before-init mutant runs the guest's initialisation first: bounded like a call.
+    auto sb = MultiUseSandbox::from_snapshot(*runnable, host_functions_for(runnable->host_functions()), {}, o);
     if (sb) {
       r.started = 1;
-      CallOptions o;
-      o.timeout = std::chrono::milliseconds(options.call_timeout_ms);
       bool has_echo = false;
       for (const auto& f : sb->guest_functions()) has_echo |= f.name == "Echo";
       auto result = has_echo ? sb->call("Echo", {std::string("mutant")}, o)

@@ -61,8 +61,9 @@ class UninitializedSandbox {
 
   // A before-initialisation snapshot: memory with the image loaded, the vCPU at the ELF entry.
   Result<Snapshot> snapshot();
-  // Runs guest_main; checks that every host function the guest needs is registered with its signature.
-  Result<MultiUseSandbox> evolve() &&;
+  // Runs guest_main, within `init.timeout` if set (else kTimeout); checks that every host function the
+  // guest needs is registered with its signature.
+  Result<MultiUseSandbox> evolve(const CallOptions& init = {}) &&;
 
   UninitializedSandbox(UninitializedSandbox&&) noexcept;
   UninitializedSandbox& operator=(UninitializedSandbox&&) noexcept;
@@ -78,9 +79,10 @@ class UninitializedSandbox {
 class MultiUseSandbox {
  public:
   // Cold start from a snapshot: no ELF parsing; memory mapped copy-on-write from the snapshot's blob.
-  // An after-init snapshot is ready at once; a before-init one runs the guest's initialisation first.
+  // An after-init snapshot is ready at once; a before-init one runs the guest's initialisation first,
+  // within `init.timeout` if set (a snapshot file may hold a guest whose initialisation never ends).
   static Result<MultiUseSandbox> from_snapshot(const Snapshot& snapshot, HostFunctions host_functions = {},
-                                               LogCallback log = {});
+                                               LogCallback log = {}, const CallOptions& init = {});
 
   Result<Value> call(std::string_view function, std::vector<Value> args = {}, const CallOptions& options = {});
   template <typename R>
@@ -128,6 +130,8 @@ class SandboxBuilder {
   }
   SandboxBuilder& host_functions(HostFunctions functions);
   SandboxBuilder& log_callback(LogCallback cb);
+  // Bounds the guest's initialisation (from an ELF, or a before-init snapshot); unbounded by default.
+  SandboxBuilder& init_timeout(std::chrono::nanoseconds timeout);
   Result<MultiUseSandbox> build();
 
  private:
@@ -137,6 +141,7 @@ class SandboxBuilder {
   std::optional<Snapshot> snapshot_;
   HostFunctions host_functions_;
   LogCallback log_;
+  CallOptions init_;
   Status status_;
 };
 
