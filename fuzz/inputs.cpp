@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "elf/elf_loader.h"
+#include "memory/peb.h"
 #include "memory/system_area.h"
 #include "sandbox/call_codec.h"
 #include "snapshot/digest.h"
@@ -88,18 +89,8 @@ Result<LoadedGuest> load_guest(std::span<const uint8_t> elf, const SandboxConfig
   g.memory.assign(g.layout.memory_size, 0);
   TRY(load_elf(image, g.memory));
   g.entry = image.relocated_entry();
-  // The PEB as Machine::write_peb fills it.
-  abi::Peb peb{};
-  peb.magic = abi::kPebMagic;
-  peb.abi_version = abi::kAbiVersion;
-  peb.heap_base = g.layout.heap_base;
-  peb.heap_size = config.heap_size;
-  peb.input_base = g.layout.input_base;
-  peb.input_size = config.input_size;
-  peb.output_base = g.layout.output_base;
-  peb.output_size = config.output_size;
-  peb.stack_base = g.layout.stack_base;
-  peb.stack_size = config.stack_size;
+  // The PEB as Machine::write_peb writes it.
+  const abi::Peb peb = detail::make_peb(g.layout);
   std::memcpy(g.memory.data() + abi::kPebAddress, &peb, sizeof peb);
   return g;
 }

@@ -91,8 +91,9 @@ bool kvm_usable() {
 void cold_start_and_call(const Snapshot& snapshot) {
   if (!kvm_usable()) return;
   // A before-init snapshot runs the guest's initialisation first, bounded like a call.
-  auto sandbox = MultiUseSandbox::from_snapshot(snapshot, harness::host_functions_for(snapshot.host_functions()),
-                                                [](LogLevel, std::string_view) {}, CallOptions{call_timeout()});
+  auto sandbox = MultiUseSandbox::from_snapshot(
+      snapshot, harness::host_functions_for(snapshot.host_functions()), [](LogLevel, std::string_view) {},
+      CallOptions{call_timeout()});
   report("cold start", "", sandbox);
   if (!sandbox) return;
   const std::vector<FunctionInfo> functions = sandbox->guest_functions();

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "golden_files.h"
 #include "snapshot/validate.h"
 #include "snapvm_harness/describe.h"
 #include "testing/kvm_test_support.h"
@@ -17,17 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<fs::path> golden_files() {
-  std::vector<fs::path> files;
-  for (const auto& version : fs::directory_iterator(fs::path(SNAPVM_SOURCE_DIR) / "corpus/golden")) {
-    if (!version.is_directory()) continue;
-    for (const auto& f : fs::directory_iterator(version.path())) {
-      if (f.path().extension() == ".svm") files.push_back(f.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
+using golden::golden_files;
 
 std::vector<uint8_t> read(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "golden_files.h"
 #include "testing/kvm_test_support.h"
 
 namespace snapvm {
@@ -13,17 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<fs::path> golden_files() {
-  std::vector<fs::path> files;
-  for (const auto& version : fs::directory_iterator(fs::path(SNAPVM_SOURCE_DIR) / "corpus/golden")) {
-    if (!version.is_directory()) continue;
-    for (const auto& f : fs::directory_iterator(version.path())) {
-      if (f.path().extension() == ".svm") files.push_back(f.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
+using golden::golden_files;
 
 TEST(GoldenVm, EveryFileStartsAndAnswersCalls) {
   SNAPVM_REQUIRE_KVM();

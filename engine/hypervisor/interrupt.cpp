@@ -83,7 +83,7 @@ Result<CallTimer> CallTimer::arm(std::optional<std::chrono::nanoseconds> timeout
   spec.it_value.tv_sec = ns / 1000000000;
   spec.it_value.tv_nsec = ns % 1000000000;
   // Re-fire every 10 ms in case the first signal landed outside KVM_RUN.
-  spec.it_interval.tv_nsec = 10 * 1000 * 1000;
+  spec.it_interval.tv_nsec = 10L * 1000 * 1000;
   if (::timer_settime(id, 0, &spec, nullptr) < 0) return errno_error(ErrorCode::kSyscall, "timer_settime", errno);
   return t;
 }

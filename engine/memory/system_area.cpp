@@ -14,7 +14,7 @@ void put64(std::span<uint8_t> m, uint64_t at, uint64_t v) { std::memcpy(&m[at], 
 void put32(std::span<uint8_t> m, uint64_t at, uint32_t v) { std::memcpy(&m[at], &v, 4); }
 void put16(std::span<uint8_t> m, uint64_t at, uint16_t v) { std::memcpy(&m[at], &v, 2); }
 
-constexpr uint64_t kCommonStubOffset = abi::kIdtEntries * abi::kTrapStubSize;
+constexpr uint64_t kCommonStubOffset = uint64_t{abi::kIdtEntries} * abi::kTrapStubSize;
 }  // namespace
 
 bool vector_has_error_code(uint8_t v) {

@@ -8,6 +8,7 @@
 #include "elf/elf_loader.h"
 #include "hypervisor/kvm.h"
 #include "memory/page_tables.h"
+#include "memory/peb.h"
 #include "memory/system_area.h"
 #include "snapshot/format.h"
 #include "snapshot/memory_blob.h"
@@ -141,17 +142,7 @@ std::span<uint8_t> Machine::output() const {
 }
 
 Status Machine::write_peb() {
-  abi::Peb peb{};
-  peb.magic = abi::kPebMagic;
-  peb.abi_version = abi::kAbiVersion;
-  peb.heap_base = layout_.heap_base;
-  peb.heap_size = layout_.config.heap_size;
-  peb.input_base = layout_.input_base;
-  peb.input_size = layout_.config.input_size;
-  peb.output_base = layout_.output_base;
-  peb.output_size = layout_.config.output_size;
-  peb.stack_base = layout_.stack_base;
-  peb.stack_size = layout_.config.stack_size;
+  const abi::Peb peb = make_peb(layout_);
   auto dst = TRY(memory_.range(abi::kPebAddress, sizeof peb, "peb"));
   std::memcpy(dst.data(), &peb, sizeof peb);
   memory_.mark_host_write(abi::kPebAddress, sizeof peb);

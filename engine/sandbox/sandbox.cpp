@@ -121,7 +121,7 @@ SandboxBuilder& SandboxBuilder::host_function(std::string name, Signature signat
   return *this;
 }
 
-SandboxBuilder& SandboxBuilder::host_functions(HostFunctions functions) {
+SandboxBuilder& SandboxBuilder::host_functions(const HostFunctions& functions) {
   for (const auto& [name, entry] : functions.entries()) {
     if (!status_) break;
     status_ = host_functions_.add(name, entry.signature, entry.fn);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "memory/fd_io.h"
 #include "snapvm/abi/layout.h"
 
 namespace snapvm::detail {
@@ -17,19 +18,6 @@ namespace snapvm::detail {
 namespace {
 constexpr uint64_t kPage = abi::kPageSize;
 
-Status pwrite_all(int fd, const uint8_t* data, uint64_t size, uint64_t offset) {
-  while (size > 0) {
-    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error(ErrorCode::kSyscall, "pwrite(memfd)", errno);
-    }
-    data += n;
-    size -= static_cast<uint64_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return {};
-}
 }  // namespace
 
 bool is_zero_page(const uint8_t* page) {
@@ -76,7 +64,8 @@ Result<MemoryBlob> make_memory_blob(const std::vector<std::span<const uint8_t>>&
       }
       uint64_t run = p + 1;
       while (run < pages && !is_zero_page(src + run * kPage)) ++run;
-      TRY(pwrite_all(fd.get(), src + p * kPage, (run - p) * kPage, offsets[i] + p * kPage));
+      TRY(pwrite_all(fd.get(), src + p * kPage, (run - p) * kPage, offsets[i] + p * kPage, ErrorCode::kSyscall,
+                     "pwrite(memfd)"));
       p = run;
     }
   }

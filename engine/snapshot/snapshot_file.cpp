@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "memory/fd_io.h"
 #include "snapshot/digest.h"
 #include "snapshot/format.h"
 #include "snapshot/memory_blob.h"
@@ -45,17 +46,7 @@ Status pread_all(int fd, uint8_t* data, uint64_t size, uint64_t offset) {
 }
 
 Status pwrite_all(int fd, const uint8_t* data, uint64_t size, uint64_t offset) {
-  while (size > 0) {
-    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error(ErrorCode::kIo, "pwrite(snapshot file)", errno);
-    }
-    data += n;
-    size -= static_cast<uint64_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return {};
+  return detail::pwrite_all(fd, data, size, offset, ErrorCode::kIo, "pwrite(snapshot file)");
 }
 
 std::string random_suffix() {

@@ -9,7 +9,7 @@ namespace snapvm::harness {
 HostFunctions sample_host_functions() {
   HostFunctions f;
   (void)f.add_typed("HostAdd", [](int64_t a, int64_t b) { return a + b; });
-  (void)f.add_typed("HostEcho", [](std::string s) { return "host:" + s; });
+  (void)f.add_typed("HostEcho", [](const std::string& s) { return "host:" + s; });
   return f;
 }
 

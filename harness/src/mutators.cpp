@@ -26,7 +26,7 @@ struct Builder {
   }
 
   // Adds `bytes` raw, and fixed (header checksum and content digest recomputed), as options ask.
-  void add(MutatorFamily family, std::string description, Bytes bytes, bool must_reject_when_fixed,
+  void add(MutatorFamily family, const std::string& description, Bytes bytes, bool must_reject_when_fixed,
            bool in_blob = false) {
     if (bytes.size() == original.size() && std::equal(bytes.begin(), bytes.end(), original.begin())) return;
     if (stopped) return;

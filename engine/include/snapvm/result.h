@@ -80,6 +80,8 @@ using Status = Result<void>;
 // A GNU statement expression, as in SerenityOS AK/Try.h; g++ and clang both accept it.
 #define SNAPVM_TRY_CONCAT_(a, b) a##b
 #define SNAPVM_TRY_NAME_(n) SNAPVM_TRY_CONCAT_(snapvm_try_result_, n)
+// `name` is an identifier made by SNAPVM_TRY_NAME_, which cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define SNAPVM_TRY_IMPL_(expr, name)  \
   __extension__({                     \
     auto&& name = (expr);             \
@@ -88,6 +90,7 @@ using Status = Result<void>;
     }                                 \
     std::move(name).value();          \
   })
+// NOLINTEND(bugprone-macro-parentheses)
 // A unique name per expansion, so TRY nests (TRY(f(TRY(g())))) without shadowing.
 #define SNAPVM_TRY(expr) SNAPVM_TRY_IMPL_(expr, SNAPVM_TRY_NAME_(__COUNTER__))
 #define TRY(expr) SNAPVM_TRY(expr)

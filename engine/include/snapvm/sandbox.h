@@ -128,7 +128,7 @@ class SandboxBuilder {
     if (status_) status_ = host_functions_.add_typed(std::move(name), std::move(f));
     return *this;
   }
-  SandboxBuilder& host_functions(HostFunctions functions);
+  SandboxBuilder& host_functions(const HostFunctions& functions);
   SandboxBuilder& log_callback(LogCallback cb);
   // Bounds the guest's initialisation (from an ELF, or a before-init snapshot); unbounded by default.
   SandboxBuilder& init_timeout(std::chrono::nanoseconds timeout);

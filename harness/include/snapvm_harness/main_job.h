@@ -13,7 +13,7 @@ struct MainJobOptions {
   std::string guest_elf;
   std::string work_dir = "out/harness";
   std::string report_path = "out/harness/report.json";
-  std::vector<uint64_t> heap_sizes = {128 * 1024, 8 << 20, 64 << 20};
+  std::vector<uint64_t> heap_sizes = {uint64_t{128} << 10, uint64_t{8} << 20, uint64_t{64} << 20};
   uint64_t seed = 1;
   size_t random_per_family = 32;
   int repetitions = 5;
