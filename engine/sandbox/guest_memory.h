@@ -36,6 +36,7 @@ class GuestMemory {
   void mark_host_write(uint64_t address, uint64_t length);
   // One bit per page; bits set by mark_host_write.
   std::vector<uint64_t>& host_dirty() { return host_dirty_; }
+  const std::vector<uint64_t>& host_dirty() const { return host_dirty_; }
   size_t bitmap_words() const { return host_dirty_.size(); }
 
  private:

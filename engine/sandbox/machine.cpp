@@ -385,13 +385,48 @@ void Machine::clear_dirty() {
   std::fill(memory_.host_dirty().begin(), memory_.host_dirty().end(), 0);
 }
 
+Result<std::vector<uint64_t>> Machine::pages_that_may_hold_data() const {
+  // Since the base was taken, restored or loaded, memory differs from it only in the pages written
+  // since (the invariant restore relies on too). So a page may hold data only if the base's blob has
+  // data there or it was written since; every other page is zero and need not be read.
+  const MemoryBlob& blob = base_->memory;
+  std::vector<uint64_t> bits((blob.size / kPage + 63) / 64, 0);
+  auto set = [&](uint64_t page) { bits[page / 64] |= uint64_t{1} << (page % 64); };
+  TRY(for_each_extent(blob.fd.get(), blob.file_offset, blob.size,
+                      [&](uint64_t at, uint64_t length, bool data) -> Status {
+                        if (data) {
+                          for (uint64_t page = at / kPage; page < (at + length + kPage - 1) / kPage; ++page) set(page);
+                        }
+                        return {};
+                      }));
+  const std::vector<uint64_t>& host = memory_.host_dirty();
+  for (size_t i = 0; i < layout_.regions.size(); ++i) {
+    const Region& r = layout_.regions[i];
+    const uint64_t first = r.guest_address / kPage, last = first + r.size / kPage;
+    const uint64_t blob_first = blob.region_offsets[i] / kPage;
+    for (uint64_t page = first; page < last;) {
+      const uint64_t word = dirty_[page / 64] | host[page / 64];
+      if (word == 0) {
+        page = (page / 64 + 1) * 64;
+        continue;
+      }
+      if ((word >> (page % 64)) & 1) set(blob_first + (page - first));
+      ++page;
+    }
+  }
+  return bits;
+}
+
 Result<Snapshot> Machine::snapshot() {
   if (poisoned_) return make_error(ErrorCode::kPoisoned, "snapshot", "restore a snapshot before taking another");
   TRY(check_files());
   VcpuState state = TRY(vcpu_.get_state());
   std::vector<std::span<const uint8_t>> regions;
   for (const Region& r : layout_.regions) regions.emplace_back(memory_.host_base() + r.guest_address, r.size);
-  MemoryBlob blob = TRY(make_memory_blob(regions));
+  TRY(collect_dirty());
+  std::optional<std::vector<uint64_t>> may_hold_data;
+  if (base_) may_hold_data = TRY(pages_that_may_hold_data());
+  MemoryBlob blob = TRY(make_memory_blob(regions, may_hold_data ? &*may_hold_data : nullptr));
   auto data = std::make_shared<SnapshotData>();
   data->stage = stage_;
   data->abi_version = abi::kAbiVersion;

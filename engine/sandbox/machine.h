@@ -78,6 +78,8 @@ class Machine {
   Status write_peb();
   // Accumulates KVM's dirty log into dirty_ (KVM clears its copy on every read).
   Status collect_dirty();
+  // One bit per page of the base's blob: set where memory may hold data now (see snapshot()).
+  Result<std::vector<uint64_t>> pages_that_may_hold_data() const;
   void clear_dirty();
 
   Layout layout_;

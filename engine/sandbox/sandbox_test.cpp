@@ -64,6 +64,49 @@ TEST_F(SandboxTest, SseStartsWithDefaultControlAndInexactResultsDoNotFault) {
   EXPECT_EQ(*sb().call_as<double>("AddF64", {0.1, 0.2}), 0.1 + 0.2);
 }
 
+// A snapshot taken after another reads only the pages that may hold data (the base's data and the
+// pages written since): every state it captures must still start a sandbox that reads back the same.
+TEST_F(SandboxTest, EverySnapshotInAChainHoldsTheWholeState) {
+  struct Taken {
+    Snapshot snapshot;
+    uint64_t checksum;
+    int64_t global;
+  };
+  std::vector<Taken> taken;
+  auto take = [&] {
+    auto snap = sb().snapshot();
+    ASSERT_OK(snap);
+    auto sum = sb().call_as<uint64_t>("BufferChecksum");
+    auto global = sb().call_as<int64_t>("GetGlobal");
+    ASSERT_OK(sum);
+    ASSERT_OK(global);
+    taken.push_back({std::move(*snap), *sum, *global});
+  };
+  auto check_all = [&] {
+    for (size_t i = 0; i < taken.size(); ++i) {
+      auto cold = MultiUseSandbox::from_snapshot(taken[i].snapshot, testing::sample_host_functions());
+      ASSERT_OK(cold);
+      EXPECT_EQ(*cold->call_as<uint64_t>("BufferChecksum"), taken[i].checksum) << "snapshot " << i;
+      EXPECT_EQ(*cold->call_as<int64_t>("GetGlobal"), taken[i].global) << "snapshot " << i;
+    }
+  };
+  take();  // the first: a full scan
+  ASSERT_OK(sb().call("BufferFill", {uint64_t{3 * 4096}, uint32_t{1}}));
+  take();  // three pages that were holes in the base now hold data
+  ASSERT_OK(sb().call("TouchPages", {uint64_t{2}}));
+  ASSERT_OK(sb().call("SetGlobal", {int64_t{-5}}));
+  take();  // two of them changed again
+  ASSERT_OK(sb().restore(taken[0].snapshot));
+  take();  // back to the first state: the base is now that one
+  ASSERT_OK(sb().call("BufferFill", {uint64_t{5000}, uint32_t{2}}));
+  take();
+  ASSERT_OK(sb().restore(taken[2].snapshot));  // not the base: mapped anew
+  take();
+  check_all();
+  EXPECT_EQ(taken[3].checksum, taken[0].checksum);
+  EXPECT_EQ(taken[5].checksum, taken[2].checksum);
+}
+
 TEST_F(SandboxTest, SnapshotRestoreBringsBackTheSseControlRegister) {
   ASSERT_OK(sb().call("SetMxcsr", {uint32_t{0x3f80}}));  // round down
   auto snap = sb().snapshot();

@@ -159,6 +159,34 @@ TEST(MemoryBlobTest, PacksRegionsAndLeavesZeroPagesAsHoles) {
   EXPECT_TRUE(flags & FD_CLOEXEC);
 }
 
+TEST(MemoryBlobTest, ReadsOnlyThePagesThatMayHoldData) {
+  // Two regions of 3 and 130 pages (blob pages 0-2 and 3-132). Data in blob pages 1, 4, 70 and 132;
+  // the bitmap marks 1, 4 and 132 only, so page 70 is taken as known-zero: never read, left a hole.
+  std::vector<uint8_t> a(3 * 4096, 0), b(130 * 4096, 0);
+  a[1 * 4096] = 1;
+  b[(4 - 3) * 4096 + 7] = 4;
+  b[(70 - 3) * 4096] = 70;
+  b[(132 - 3) * 4096 + 4095] = 132;
+  std::vector<uint64_t> bits(3, 0);
+  for (uint64_t page : {1, 4, 132}) bits[page / 64] |= uint64_t{1} << (page % 64);
+  auto blob = detail::make_memory_blob({std::span<const uint8_t>(a), std::span<const uint8_t>(b)}, &bits);
+  ASSERT_TRUE(blob.has_value()) << blob.error().to_string();
+  const uint8_t* m = blob->mapping.data();
+  EXPECT_EQ(m[1 * 4096], 1);
+  EXPECT_EQ(m[4 * 4096 + 7], 4);
+  EXPECT_EQ(m[70 * 4096], 0);
+  EXPECT_EQ(m[132 * 4096 + 4095], 132);
+  // Without the bitmap every page is read.
+  auto all = detail::make_memory_blob({std::span<const uint8_t>(a), std::span<const uint8_t>(b)});
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(all->mapping.data()[70 * 4096], 70);
+  // A bitmap shorter than the blob is refused, naming it.
+  std::vector<uint64_t> short_bits(2, ~uint64_t{0});
+  auto refused = detail::make_memory_blob({std::span<const uint8_t>(a), std::span<const uint8_t>(b)}, &short_bits);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().field, "may_hold_data");
+}
+
 TEST(MemoryBlobTest, RejectsRegionsThatAreNotPageMultiples) {
   std::vector<uint8_t> odd(4097);
   auto r = detail::make_memory_blob({std::span<const uint8_t>(odd)});

@@ -30,7 +30,8 @@ bool is_zero_page(const uint8_t* page) {
   return true;
 }
 
-Result<MemoryBlob> make_memory_blob(const std::vector<std::span<const uint8_t>>& regions) {
+Result<MemoryBlob> make_memory_blob(const std::vector<std::span<const uint8_t>>& regions,
+                                    const std::vector<uint64_t>* may_hold_data) {
   uint64_t total = 0;
   std::vector<uint64_t> offsets;
   offsets.reserve(regions.size());
@@ -52,18 +53,32 @@ Result<MemoryBlob> make_memory_blob(const std::vector<std::span<const uint8_t>>&
   if (::ftruncate(fd.get(), static_cast<off_t>(total)) != 0)
     return errno_error(ErrorCode::kSyscall, "ftruncate(memfd)", errno);
 
-  // Write runs of non-zero pages; all-zero pages stay holes and cost no memory.
+  if (may_hold_data != nullptr && may_hold_data->size() * 64 < total / kPage) {
+    Error e = make_error(ErrorCode::kInvalidConfig, "may_hold_data", "the page bitmap is shorter than the blob");
+    e.value = may_hold_data->size();
+    return e;
+  }
+  // A page is read only if it may hold data; of those, all-zero ones stay holes and cost no memory.
+  auto may_hold = [&](uint64_t blob_page) {
+    return may_hold_data == nullptr || (((*may_hold_data)[blob_page / 64] >> (blob_page % 64)) & 1) != 0;
+  };
+  // Write runs of non-zero pages.
   for (size_t i = 0; i < regions.size(); ++i) {
     const uint8_t* src = regions[i].data();
-    uint64_t pages = regions[i].size() / kPage;
+    const uint64_t pages = regions[i].size() / kPage, first = offsets[i] / kPage;
+    auto has_data = [&](uint64_t p) { return may_hold(first + p) && !is_zero_page(src + p * kPage); };
     uint64_t p = 0;
     while (p < pages) {
-      if (is_zero_page(src + p * kPage)) {
+      if (may_hold_data != nullptr && (*may_hold_data)[(first + p) / 64] == 0) {
+        p += 64 - (first + p) % 64;  // 64 known-zero pages at once
+        continue;
+      }
+      if (!has_data(p)) {
         ++p;
         continue;
       }
       uint64_t run = p + 1;
-      while (run < pages && !is_zero_page(src + run * kPage)) ++run;
+      while (run < pages && has_data(run)) ++run;
       TRY(pwrite_all(fd.get(), src + p * kPage, (run - p) * kPage, offsets[i] + p * kPage, ErrorCode::kSyscall,
                      "pwrite(memfd)"));
       p = run;

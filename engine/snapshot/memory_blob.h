@@ -18,7 +18,10 @@ bool is_zero_page(const uint8_t* page);
 
 // Copies `regions` (each a page multiple) back to back into a new memfd, leaving all-zero pages as
 // holes, and maps it PROT_READ. region_offsets[i] is where regions[i] starts in the blob.
-Result<MemoryBlob> make_memory_blob(const std::vector<std::span<const uint8_t>>& regions);
+// `may_hold_data`, if given, has one bit per blob page: pages whose bit is clear are known to be zero
+// and are not read at all, so the cost follows the pages that may hold data, not the regions' size.
+Result<MemoryBlob> make_memory_blob(const std::vector<std::span<const uint8_t>>& regions,
+                                    const std::vector<uint64_t>* may_hold_data = nullptr);
 
 // Maps [file_offset, file_offset + size) of `fd` PROT_READ, MAP_PRIVATE. After mapping, fstat()s the
 // fd again: if the file is now shorter than the blob, fails with kFileChanged (touching the missing

@@ -1,0 +1,23 @@
+# readme_in_sync.cmake: README.md's C++ example is exactly the code between "// README begin" and
+# "// README end" in engine/examples/quick_start_test.cpp (indentation removed).
+file(STRINGS "${TEST_SOURCE}" lines)
+set(inside FALSE)
+set(expected "")
+foreach(line IN LISTS lines)
+  if(line MATCHES "// README end")
+    set(inside FALSE)
+  endif()
+  if(inside)
+    string(REGEX REPLACE "^  " "" line "${line}")
+    string(APPEND expected "${line}\n")
+  endif()
+  if(line MATCHES "// README begin")
+    set(inside TRUE)
+  endif()
+endforeach()
+file(READ "${README}" readme)
+string(FIND "${readme}" "${expected}" at)
+if(expected STREQUAL "" OR at EQUAL -1)
+  message(FATAL_ERROR "README.md does not show the example of ${TEST_SOURCE} verbatim; paste these lines "
+                      "into its C++ block:\n${expected}")
+endif()
