@@ -224,6 +224,9 @@ def _ratios() -> list[Ratio]:
         r.append(Ratio(f"restore_vs_size/dirty_{dirty}",
                        f"restore after {dirty} dirty page(s), 256 MiB heap / {_HEAP_TITLE[small]} heap",
                        [a, b], _div(_t(a), _t(b)), ("<=", 1.5), "lower", f"t({a}) / t({b})"))
+    a, b = "snapshot/take/dirty:1/heap:256M", "snapshot/take/dirty:1/heap:128K"
+    r.append(Ratio("snapshot_vs_size/dirty_1", "in-memory snapshot after 1 dirty page, 256 MiB heap / 128 KiB heap",
+                   [a, b], _div(_t(a), _t(b)), ("<=", 1.5), "lower", f"t({a}) / t({b})"))
     a, b = "restore/dirty:all/heap:64M", "restore/dirty:1/heap:64M"
     r.append(Ratio("restore_vs_dirty/64M", "restore after all pages / after 1 page dirtied, 64 MiB heap", [a, b],
                    _div(_t(a), _t(b)), None, None, f"t({a}) / t({b}) (grows with the pages: informational)"))
