@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "blake3.h"
@@ -100,7 +101,7 @@ Result<Digest> compute_digest_fd(DigestAlgorithm algorithm, int fd, uint64_t off
     return e;
   }
   Hasher h(algorithm);
-  std::vector<uint8_t> buffer;
+  std::unique_ptr<uint8_t[]> buffer;  // allocated on the first data extent, left uninitialised: pread fills it
   uint64_t done = 0;
   auto report = [&](uint64_t n) {
     done += n;
@@ -123,11 +124,11 @@ Result<Digest> compute_digest_fd(DigestAlgorithm algorithm, int fd, uint64_t off
       }
       return {};
     }
-    if (buffer.empty()) buffer.resize(kChunk);
+    if (!buffer) buffer = std::make_unique_for_overwrite<uint8_t[]>(kChunk);
     uint64_t k = 0;
     while (k < length) {
-      uint64_t want = std::min<uint64_t>(buffer.size(), length - k);
-      ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset + at + k));
+      uint64_t want = std::min<uint64_t>(kChunk, length - k);
+      ssize_t n = ::pread(fd, buffer.get(), want, static_cast<off_t>(offset + at + k));
       if (n < 0) {
         if (errno == EINTR) continue;
         return errno_error(ErrorCode::kIo, "pread(blob)", errno);
@@ -138,7 +139,7 @@ Result<Digest> compute_digest_fd(DigestAlgorithm algorithm, int fd, uint64_t off
         e.value = size;
         return e;
       }
-      h.update(std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
+      h.update(std::span<const uint8_t>(buffer.get(), static_cast<size_t>(n)));
       k += static_cast<uint64_t>(n);
       report(static_cast<uint64_t>(n));
     }
