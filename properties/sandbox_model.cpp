@@ -41,6 +41,18 @@ struct System {
 
 using Command = rc::state::Command<Model, System>;
 
+}  // namespace
+}  // namespace snapvm::properties
+
+// A counterexample prints under a readable heading, not the demangled std::vector<std::shared_ptr<...>>.
+template <>
+struct rc::ShowType<rc::state::Commands<snapvm::properties::Command>> {
+  static void showType(std::ostream& os) { os << "commands, in order"; }
+};
+
+namespace snapvm::properties {
+namespace {
+
 std::string fail_text(const char* what, const Error& e) { return std::string(what) + " failed: " + show_error(e); }
 
 // After a restore or a cold start, reads the state back at once (GetGlobal, BufferChecksum: calls
@@ -273,7 +285,7 @@ rc::Gen<std::shared_ptr<const Command>> gen_command(const Model& m) {
 SNAPVM_KVM_PROPERTY(SandboxModel, MatchesThePlainModel, ()) {
   System sut;
   sut.sandboxes.push_back(sandbox_from(sample_base_snapshot()));
-  // Each case draws 1 to max_size + 1 commands, uniformly (rc::state::check would tie the count to the
+  // Each case draws 1 to kMaxCommands commands, uniformly (rc::state::check would tie the count to the
   // size, which ramps up from 0 over the run: most of the fast mode's few cases would be a couple of
   // commands long). The commands' arguments still follow the ramp.
   const auto commands = *gen::withSize([](int size) {
