@@ -107,18 +107,23 @@ Result<Snapshot> synthetic(uint64_t heap) {
   return test_support::make_test_snapshot(o);
 }
 
+// Saves `snap` to `path` once per iteration with the check's digest; bytes/s over the blob.
+void save_repeatedly(benchmark::State& state, const Snapshot& snap, const std::filesystem::path& path, Check check) {
+  SaveOptions o;
+  o.digest = algorithm_of(check);
+  for (auto _ : state) {
+    Status s = snap.to_file(path, o);
+    if (!s) return fail(state, "to_file", s.error());
+  }
+  std::filesystem::remove(path);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * blob_bytes(snap)));
+}
+
 void BM_SaveSynthetic(benchmark::State& state, Check check, uint64_t heap) {
   auto snap = synthetic(heap);
   if (!snap) return fail(state, "making a synthetic snapshot", snap.error());
   const auto path = scratch_dir() / ("save-synthetic-" + size_label(heap) + "." + check_name(check) + ".svm");
-  SaveOptions o;
-  o.digest = algorithm_of(check);
-  for (auto _ : state) {
-    Status s = snap->to_file(path, o);
-    if (!s) return fail(state, "to_file", s.error());
-  }
-  std::filesystem::remove(path);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * blob_bytes(*snap)));
+  save_repeatedly(state, *snap, path, check);
 }
 
 // A dense synthetic file per heap size and digest, written once.
@@ -272,14 +277,7 @@ void BM_Save(benchmark::State& state, Check check, uint64_t heap) {
   auto snap = sandbox->snapshot();
   if (!snap) return fail(state, "snapshot", snap.error());
   const auto path = scratch_dir() / ("save-" + size_label(heap) + "." + check_name(check) + ".svm");
-  SaveOptions o;
-  o.digest = algorithm_of(check);
-  for (auto _ : state) {
-    Status s = snap->to_file(path, o);
-    if (!s) return fail(state, "to_file", s.error());
-  }
-  std::filesystem::remove(path);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * blob_bytes(*snap)));
+  save_repeatedly(state, *snap, path, check);
 }
 
 void BM_Load(benchmark::State& state, Check check, uint64_t heap) {
