@@ -89,7 +89,7 @@ void BM_Header(benchmark::State& state, bool validate) {
       if (!r) return fail(state, "decode_and_validate", r.error());
       benchmark::DoNotOptimize(r);
     } else {
-      auto r = format::decode_metadata(header, file_size, format::DecodeOptions{});
+      auto r = format::decode_metadata(header, file_size);
       if (!r) return fail(state, "decode_metadata", r.error());
       benchmark::DoNotOptimize(r);
     }

@@ -58,13 +58,11 @@ Bytes must(snapvm::Result<Bytes> r, const char* what) {
 // The tiny after-init file with other function tables: for the function-table seeds.
 Bytes with_functions(const Bytes& file, std::vector<snapvm::FunctionInfo> guest,
                      std::vector<snapvm::FunctionInfo> host) {
-  snapvm::format::DecodeOptions options;
-  options.cpu_vendor = std::string(snapvm::fuzz::kSeedCpuVendor);
-  auto decoded = snapvm::format::decode_metadata(file, file.size(), options);
+  auto decoded = snapvm::format::decode_metadata(file, file.size());
   if (!decoded) return {};
-  decoded->data.guest_functions = std::move(guest);
-  decoded->data.host_functions = std::move(host);
-  return snapvm::format::encode_metadata(decoded->data, snapvm::DigestAlgorithm::kBlake3_256, snapvm::Digest{});
+  decoded->meta.guest_functions = std::move(guest);
+  decoded->meta.host_functions = std::move(host);
+  return snapvm::format::encode_metadata(decoded->meta, snapvm::DigestAlgorithm::kBlake3_256, snapvm::Digest{});
 }
 
 Seeds make_seeds(const Bytes& sample_elf, const Bytes& sample_exec_elf) {

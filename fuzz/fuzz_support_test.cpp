@@ -72,7 +72,7 @@ TEST(TinyGuest, SeedFilesRecordTheSeedVendor) {
   options.cpu_vendor = std::string(kSeedCpuVendor);
   auto decoded = format::decode_and_validate(file, file.size(), options);
   ASSERT_TRUE(decoded) << decoded.error().to_string();
-  EXPECT_EQ(decoded->data.cpu_vendor, kSeedCpuVendor);
+  EXPECT_EQ(decoded->meta.cpu_vendor, kSeedCpuVendor);
   EXPECT_LT(file.size(), 64u * 1024);  // seeds stay small
 }
 

@@ -200,7 +200,7 @@ std::vector<uint8_t> tiny_guest_pie() {
 
 // ---- snapshot files ---------------------------------------------------------------------------
 
-std::vector<uint8_t> encode_file(const detail::SnapshotData& data,
+std::vector<uint8_t> encode_file(const detail::SnapshotMetadata& data,
                                  const std::vector<std::vector<uint8_t>>& region_bytes, DigestAlgorithm digest) {
   std::vector<uint8_t> blob;
   for (const auto& r : region_bytes) blob.insert(blob.end(), r.begin(), r.end());
@@ -211,7 +211,7 @@ std::vector<uint8_t> encode_file(const detail::SnapshotData& data,
 
 Result<std::vector<uint8_t>> guest_file(std::span<const uint8_t> elf, const FileOptions& options) {
   LoadedGuest g = TRY(load_guest(elf, options.config));
-  detail::SnapshotData d;
+  detail::SnapshotMetadata d;
   d.stage = options.stage;
   d.abi_version = abi::kAbiVersion;
   d.layout = g.layout;

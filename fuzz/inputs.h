@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "snapshot/snapshot_data.h"
+#include "snapshot/snapshot_metadata.h"
 #include "snapvm/layout.h"
 #include "snapvm/result.h"
 #include "snapvm/snapshot.h"
@@ -49,7 +49,7 @@ struct FileOptions {
 
 // Metadata (format::encode_metadata) followed by the blob of `region_bytes` (one per region, each
 // the region's size), with the content digest of that blob.
-std::vector<uint8_t> encode_file(const detail::SnapshotData& data,
+std::vector<uint8_t> encode_file(const detail::SnapshotMetadata& data,
                                  const std::vector<std::vector<uint8_t>>& region_bytes, DigestAlgorithm digest);
 
 // The snapshot a sandbox built from `elf` would take before initialisation (image loaded, PEB

@@ -256,14 +256,6 @@ bool mutate_length(Bytes& f, Rng& r, size_t max_size) {
 
 // ---- re-encoding: valid structure, different shape --------------------------------------------
 
-std::string recorded_vendor(const Bytes& f) {
-  const auto offset = format::field_offset("cpu_vendor");
-  if (!offset || *offset + format::kCpuVendorSize > f.size()) return {};
-  std::string v(f.begin() + static_cast<long>(*offset),
-                f.begin() + static_cast<long>(*offset + format::kCpuVendorSize));
-  return v.substr(0, v.find('\0'));
-}
-
 uint64_t executable_address(const Layout& l, Rng& r) {
   std::vector<const Region*> x;
   for (const Region& g : l.regions) {
@@ -274,7 +266,7 @@ uint64_t executable_address(const Layout& l, Rng& r) {
   return g.guest_address + pick(r, g.size);
 }
 
-bool change_config(detail::SnapshotData& d, Rng& r) {
+bool change_config(detail::SnapshotMetadata& d, Rng& r) {
   SandboxConfig c = d.layout.config;
   uint64_t* sizes[] = {&c.heap_size, &c.stack_size, &c.input_size, &c.output_size};
   const uint64_t mins[] = {SandboxConfig::kMinHeap, SandboxConfig::kMinStack, SandboxConfig::kMinBuffer,
@@ -294,7 +286,7 @@ bool change_config(detail::SnapshotData& d, Rng& r) {
   return true;
 }
 
-void change_functions(detail::SnapshotData& d, Rng& r) {
+void change_functions(detail::SnapshotMetadata& d, Rng& r) {
   std::vector<FunctionInfo>& list = one_in(r, 2) ? d.guest_functions : d.host_functions;
   if (!list.empty() && one_in(r, 2)) {
     list.erase(list.begin() + static_cast<long>(pick(r, list.size())));
@@ -308,11 +300,9 @@ void change_functions(detail::SnapshotData& d, Rng& r) {
 }
 
 bool reencode(Bytes& f, Rng& r, size_t max_size) {
-  format::DecodeOptions options;
-  options.cpu_vendor = recorded_vendor(f);  // this mutation is about shapes, not platforms
-  auto decoded = format::decode_metadata(f, f.size(), options);
+  auto decoded = format::decode_metadata(f, f.size());  // structure only: any platform
   if (!decoded) return false;
-  detail::SnapshotData& d = decoded->data;
+  detail::SnapshotMetadata& d = decoded->meta;
   const Layout before = d.layout;
   uint64_t total = 0;
   for (const Region& g : before.regions) {

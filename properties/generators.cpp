@@ -7,6 +7,7 @@
 
 #include "memory/system_area.h"
 #include "snapshot/memory_blob.h"
+#include "snapshot/snapshot_access.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm/abi/ports.h"
 #include "snapvm/abi/wire.h"
@@ -383,23 +384,10 @@ rc::Gen<MetadataValue> gen_structural_metadata() {
   });
 }
 
-detail::SnapshotData to_snapshot_data(const MetadataValue& m) {
-  detail::SnapshotData d;
-  d.stage = m.stage;
-  d.abi_version = m.abi_version;
-  d.layout = m.layout;
-  d.entrypoint = m.entrypoint;
-  d.dispatch = m.dispatch;
-  d.vcpu = m.vcpu;
-  d.guest_functions = m.guest_functions;
-  d.host_functions = m.host_functions;
-  d.hypervisor = m.hypervisor;
-  d.cpu_vendor = m.cpu_vendor;
-  return d;
-}
+const detail::SnapshotMetadata& to_metadata(const MetadataValue& m) { return m; }
 
 std::vector<uint8_t> encode(const MetadataValue& m) {
-  return format::encode_metadata(to_snapshot_data(m), m.algorithm, m.digest);
+  return format::encode_metadata(to_metadata(m), m.algorithm, m.digest);
 }
 
 uint64_t blob_size(const MetadataValue& m) {
@@ -423,7 +411,7 @@ std::vector<std::string> metadata_differences(const MetadataValue& want, const f
   auto diff = [&](const std::string& name, auto a, auto b) {
     if (!(a == b)) out.push_back(name + ": " + std::to_string(a) + " vs " + std::to_string(b));
   };
-  const detail::SnapshotData& d = got.data;
+  const detail::SnapshotMetadata& d = got.meta;
   diff("stage", static_cast<uint32_t>(want.stage), static_cast<uint32_t>(d.stage));
   diff("abi_version", want.abi_version, d.abi_version);
   diff("entrypoint", want.entrypoint, d.entrypoint);
@@ -543,10 +531,11 @@ Result<Snapshot> make_snapshot(const SnapshotSpec& spec) {
     for (size_t k = 0; k < w.bytes.size() && at + k < b.size(); ++k) b[at + k] = w.bytes[k];
   }
   std::vector<std::span<const uint8_t>> spans(bytes.begin(), bytes.end());
-  auto data = std::make_shared<detail::SnapshotData>(to_snapshot_data(spec.meta));
+  auto data = std::make_shared<detail::SnapshotData>();
+  data->meta = to_metadata(spec.meta);
   data->memory = TRY(detail::make_memory_blob(spans));
   data->lineage = 1;
-  return Snapshot(std::move(data));
+  return detail::make_snapshot(std::move(data));
 }
 
 }  // namespace snapvm::properties

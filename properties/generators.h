@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "snapshot/format.h"
-#include "snapshot/snapshot_data.h"
+#include "snapshot/snapshot_metadata.h"
 #include "snapvm/snapshot.h"
 #include "wire_spec.h"
 
@@ -38,24 +38,17 @@ rc::Gen<TextRecordMessage> gen_text_record();            // log or abort
 rc::Gen<ManifestMessage> gen_manifest();  // <= 256 functions a side (size-scaled); names 1..128, no control bytes
 
 // ---- snapshot metadata ----------------------------------------------------------------------------
-// Everything a snapshot file's metadata holds, as a copyable value (SnapshotData owns fds).
-struct MetadataValue {
-  SnapshotStage stage = SnapshotStage::kAfterInit;
-  uint32_t abi_version = 0;
-  Layout layout;
-  uint64_t entrypoint = 0, dispatch = 0;
-  VcpuState vcpu;
-  std::vector<FunctionInfo> guest_functions, host_functions;
-  std::string hypervisor = "kvm";
-  std::string cpu_vendor;
+// Everything a snapshot file's metadata holds: the metadata value, plus the digest the file records
+// (always set here; these two hide the base's optional digest fields, which stay empty).
+struct MetadataValue : detail::SnapshotMetadata {
   DigestAlgorithm algorithm = DigestAlgorithm::kBlake3_256;
   Digest digest{};  // xxh3-128: the last 16 bytes are zero, as the file holds them
 };
 void showValue(const MetadataValue& m, std::ostream& os);
 
-detail::SnapshotData to_snapshot_data(const MetadataValue& m);  // no memory
-std::vector<uint8_t> encode(const MetadataValue& m);            // format::encode_metadata
-uint64_t blob_size(const MetadataValue& m);                     // regions' sizes summed (wrapping)
+const detail::SnapshotMetadata& to_metadata(const MetadataValue& m);
+std::vector<uint8_t> encode(const MetadataValue& m);  // format::encode_metadata
+uint64_t blob_size(const MetadataValue& m);           // regions' sizes summed (wrapping)
 // The whole file's size such a header describes: header_length + blob_size.
 uint64_t file_size(const MetadataValue& m, const std::vector<uint8_t>& metadata);
 format::DecodeOptions decode_options(const MetadataValue& m);  // expects m's CPU vendor

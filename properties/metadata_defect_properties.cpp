@@ -194,7 +194,7 @@ std::vector<Rule> value_rules() {
                  auto [name, field] = pick(fields);
                  *field += *gen::inRange<uint64_t>(1, 4) * kPage;
                  d.defect = std::string(name) + " = " + hex(*field);
-                 expect(d, E::kFieldOutOfRange, name, *field);
+                 expect(d, E::kLayoutMismatch, name, *field);
                  return true;
                }});
   auto cr0_rule = [](const char* name, std::function<uint64_t(uint64_t)> change) -> Rule {
@@ -550,7 +550,7 @@ std::vector<Rule> byte_rules() {
             d.bytes[offset + k] = *gen::inRange<uint8_t>(1, 255);
             d.defect =
                 std::string(name) + " byte " + std::to_string(k) + " after the NUL = " + hex(d.bytes[offset + k]);
-            expect(d, E::kFieldOutOfRange, name, std::nullopt, offset);
+            expect(d, E::kReservedNotZero, name, std::nullopt, offset);
           } else {
             std::string text = *gen::distinctFrom(
                 gen::mapcat(gen::inRange<size_t>(1, size + 1),
@@ -572,7 +572,7 @@ std::vector<Rule> byte_rules() {
                  d.bytes[0x30 + k] = *gen::inRange<uint8_t>(1, 255);
                  fixed(d);
                  d.defect = "cpu_vendor byte " + std::to_string(k) + " after the NUL = " + hex(d.bytes[0x30 + k]);
-                 expect(d, E::kFieldOutOfRange, "cpu_vendor", std::nullopt, 0x30);
+                 expect(d, E::kReservedNotZero, "cpu_vendor", std::nullopt, 0x30);
                  return true;
                }});
   r.push_back({"digest algorithm", [fixed](MetaDefect& d) {
@@ -590,7 +590,7 @@ std::vector<Rule> byte_rules() {
                  d.bytes[format::kDigestOffset + k] = v;
                  fixed(d);
                  d.defect = "xxh3-128 digest byte " + std::to_string(k) + " = " + hex(v);
-                 expect(d, E::kFieldOutOfRange, "digest", v, format::kDigestOffset + k);
+                 expect(d, E::kReservedNotZero, "digest", v, format::kDigestOffset + k);
                  return true;
                }});
   r.push_back({"blob_offset", [fixed](MetaDefect& d) {
@@ -611,7 +611,7 @@ std::vector<Rule> byte_rules() {
                  d.bytes[at] = *gen::inRange<uint8_t>(1, 255);
                  fixed(d);
                  d.defect = f.name + " byte at " + hex(at) + " = " + hex(d.bytes[at]);
-                 expect(d, E::kFieldOutOfRange, f.name, d.bytes[at], at);
+                 expect(d, E::kReservedNotZero, f.name, d.bytes[at], at);
                  return true;
                }});
   r.push_back({"padding byte", [fixed](MetaDefect& d) {
@@ -622,7 +622,7 @@ std::vector<Rule> byte_rules() {
                  d.bytes[at] = *gen::inRange<uint8_t>(1, 255);
                  fixed(d);
                  d.defect = "padding byte at " + hex(at) + " = " + hex(d.bytes[at]);
-                 expect(d, E::kFieldOutOfRange, "padding", d.bytes[at], at);
+                 expect(d, E::kReservedNotZero, "padding", d.bytes[at], at);
                  return true;
                }});
   r.push_back({"file shorter than the blob", [](MetaDefect& d) {

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "snapshot/format.h"
+#include "snapshot/snapshot_access.h"
 #include "snapshot/test_snapshot.h"
 #include "snapshot/validate.h"
 
@@ -25,23 +26,15 @@ namespace {
 TEST(Regressions, FunctionNameWithByte0x80RoundTrips) {
   auto snap = test_support::make_test_snapshot();
   ASSERT_TRUE(snap) << snap.error().to_string();
-  const detail::SnapshotData& s = *snap->data();
-  detail::SnapshotData d;
-  d.stage = s.stage;
-  d.abi_version = s.abi_version;
-  d.layout = s.layout;
-  d.entrypoint = s.entrypoint;
-  d.dispatch = s.dispatch;
-  d.vcpu = s.vcpu;
+  detail::SnapshotMetadata d = detail::snapshot_data(*snap)->meta;
   d.guest_functions = {FunctionInfo{"\x80", Signature{ValueType::kVoid, {}}}};
-  d.cpu_vendor = s.cpu_vendor;
   std::vector<uint8_t> bytes = format::encode_metadata(d, DigestAlgorithm::kBlake3_256, Digest{});
   uint64_t blob = 0;
   for (const Region& r : d.layout.regions) blob += r.size;
   auto decoded = format::decode_and_validate(bytes, bytes.size() + blob, format::DecodeOptions{});
   ASSERT_TRUE(decoded) << decoded.error().to_string();
-  ASSERT_EQ(decoded->data.guest_functions.size(), 1u);
-  EXPECT_EQ(decoded->data.guest_functions[0].name, "\x80");
+  ASSERT_EQ(decoded->meta.guest_functions.size(), 1u);
+  EXPECT_EQ(decoded->meta.guest_functions[0].name, "\x80");
 }
 
 }  // namespace

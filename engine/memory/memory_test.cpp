@@ -63,7 +63,9 @@ TEST(Layout, RejectsImageBelowTheImageBase) {
   regions[0].guest_address = 0x9000;
   auto l = compute_layout(SandboxConfig{}, regions);
   ASSERT_FALSE(l);
-  EXPECT_EQ(l.error().code, ErrorCode::kElfMalformed);
+  EXPECT_EQ(l.error().code, ErrorCode::kImageLayout);
+  EXPECT_EQ(l.error().field, "image_regions[0].guest_address");
+  EXPECT_EQ(l.error().value, 0x9000u);
 }
 
 TEST(Layout, RejectsWritableExecutableImage) {
@@ -71,7 +73,35 @@ TEST(Layout, RejectsWritableExecutableImage) {
   regions[1].flags |= kRegionWrite;
   auto l = compute_layout(SandboxConfig{}, regions);
   ASSERT_FALSE(l);
-  EXPECT_EQ(l.error().code, ErrorCode::kElfUnsupported);
+  EXPECT_EQ(l.error().code, ErrorCode::kImageLayout);
+  EXPECT_EQ(l.error().field, "image_regions[1].flags");
+}
+
+TEST(Layout, RejectsImageWithoutExecutableRegion) {
+  auto regions = image();
+  regions[1].flags = kRegionRead;
+  auto l = compute_layout(SandboxConfig{}, regions);
+  ASSERT_FALSE(l);
+  EXPECT_EQ(l.error().code, ErrorCode::kImageLayout);
+  EXPECT_EQ(l.error().field, "image_regions");
+}
+
+TEST(Layout, CheckLayoutNamesFieldsAsTheFileDoes) {
+  auto l = compute_layout(SandboxConfig{}, image());
+  ASSERT_TRUE(l);
+  Layout bad = *l;
+  bad.config.heap_size = 4096;
+  auto s = check_layout(bad);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kFieldOutOfRange);
+  EXPECT_EQ(s.error().field, "config.heap_size");
+  EXPECT_EQ(s.error().value, 4096u);
+  bad = *l;
+  bad.regions[1].guest_address = 0x9000;  // the first image region, below the image base
+  s = check_layout(bad);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kFieldOutOfRange);
+  EXPECT_EQ(s.error().field, "regions[1].guest_address");
 }
 
 TEST(Layout, CheckLayoutNamesTheFieldThatDiffers) {
@@ -81,6 +111,7 @@ TEST(Layout, CheckLayoutNamesTheFieldThatDiffers) {
   bad.heap_base += 4096;
   auto s = check_layout(bad);
   ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kLayoutMismatch);
   EXPECT_EQ(s.error().field, "layout.heap_base");
   bad = *l;
   bad.regions[4].flags = kRegionRead;  // the input buffer, made read-only

@@ -12,7 +12,7 @@
 #include "memory/system_area.h"
 #include "snapshot/format.h"
 #include "snapshot/memory_blob.h"
-#include "snapshot/snapshot_data.h"
+#include "snapshot/snapshot_access.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm/abi/ports.h"
 
@@ -114,8 +114,8 @@ Result<std::unique_ptr<Machine>> Machine::from_elf(const ElfImage& image, const 
 }
 
 Result<std::unique_ptr<Machine>> Machine::from_snapshot(const Snapshot& snapshot) {
-  const std::shared_ptr<const SnapshotData>& data = snapshot.data();
-  const Layout& layout = data->layout;
+  const std::shared_ptr<const SnapshotData>& data = detail::snapshot_data(snapshot);
+  const Layout& layout = data->meta.layout;
   GuestMemory memory = TRY(GuestMemory::create(layout.memory_size));
   const MemoryBlob& blob = data->memory;
   for (size_t i = 0; i < layout.regions.size(); ++i) {
@@ -123,12 +123,12 @@ Result<std::unique_ptr<Machine>> Machine::from_snapshot(const Snapshot& snapshot
     TRY(memory.map_private(r.guest_address, r.size, blob.fd.get(), blob.file_offset + blob.region_offsets[i]));
   }
   auto m = TRY(assemble(layout, std::move(memory)));
-  TRY(m->vcpu_.set_state(data->vcpu));
-  m->stage_ = data->stage;
-  m->entrypoint_ = data->entrypoint;
-  m->dispatch_ = data->dispatch;
-  m->manifest_.guest_functions = data->guest_functions;
-  m->manifest_.host_functions = data->host_functions;
+  TRY(m->vcpu_.set_state(data->meta.vcpu));
+  m->stage_ = data->meta.stage;
+  m->entrypoint_ = data->meta.entrypoint;
+  m->dispatch_ = data->meta.dispatch;
+  m->manifest_.guest_functions = data->meta.guest_functions;
+  m->manifest_.host_functions = data->meta.host_functions;
   m->lineage_ = next_lineage();
   m->base_ = data;
   return m;
@@ -428,36 +428,36 @@ Result<Snapshot> Machine::snapshot() {
   if (base_) may_hold_data = TRY(pages_that_may_hold_data());
   MemoryBlob blob = TRY(make_memory_blob(regions, may_hold_data ? &*may_hold_data : nullptr));
   auto data = std::make_shared<SnapshotData>();
-  data->stage = stage_;
-  data->abi_version = abi::kAbiVersion;
-  data->layout = layout_;
-  data->entrypoint = entrypoint_;
-  data->dispatch = dispatch_;
-  data->vcpu = state;
-  data->guest_functions = manifest_.guest_functions;
-  data->host_functions = manifest_.host_functions;
-  data->cpu_vendor = format::host_cpu_vendor();
+  data->meta.stage = stage_;
+  data->meta.abi_version = abi::kAbiVersion;
+  data->meta.layout = layout_;
+  data->meta.entrypoint = entrypoint_;
+  data->meta.dispatch = dispatch_;
+  data->meta.vcpu = state;
+  data->meta.guest_functions = manifest_.guest_functions;
+  data->meta.host_functions = manifest_.host_functions;
+  data->meta.cpu_vendor = format::host_cpu_vendor();
   data->memory = std::move(blob);
   data->lineage = lineage_;
   TRY(check_files());  // pages lost while copying would be zeros in the snapshot
   TRY(collect_dirty());
   clear_dirty();
   base_ = data;
-  return Snapshot(std::move(data));
+  return detail::make_snapshot(std::move(data));
 }
 
 Status Machine::restore(const Snapshot& snapshot) {
   Status s = restore_inner(snapshot);
   if (!s) return s;
-  if (snapshot.data()->memory.guard.tripped()) {
+  if (detail::snapshot_data(snapshot)->memory.guard.tripped()) {
     return poison(make_error(ErrorCode::kFileChanged, "snapshot file", "the file shrank while it was restored"));
   }
   return check_files();
 }
 
 Status Machine::restore_inner(const Snapshot& snapshot) {
-  const std::shared_ptr<const SnapshotData>& data = snapshot.data();
-  if (!(data->layout == layout_)) {
+  const std::shared_ptr<const SnapshotData>& data = detail::snapshot_data(snapshot);
+  if (!(data->meta.layout == layout_)) {
     return make_error(ErrorCode::kSnapshotMismatch, "layout",
                       "the snapshot was taken of a sandbox with another layout");
   }
@@ -494,12 +494,12 @@ Status Machine::restore_inner(const Snapshot& snapshot) {
       pages += r.size / kPage;
     }
   }
-  TRY(vcpu_.set_state(data->vcpu));
-  stage_ = data->stage;
-  entrypoint_ = data->entrypoint;
-  dispatch_ = data->dispatch;
-  manifest_.guest_functions = data->guest_functions;
-  manifest_.host_functions = data->host_functions;
+  TRY(vcpu_.set_state(data->meta.vcpu));
+  stage_ = data->meta.stage;
+  entrypoint_ = data->meta.entrypoint;
+  dispatch_ = data->meta.dispatch;
+  manifest_.guest_functions = data->meta.guest_functions;
+  manifest_.host_functions = data->meta.host_functions;
   base_ = data;
   clear_dirty();
   poisoned_ = false;

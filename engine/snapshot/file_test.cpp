@@ -20,7 +20,7 @@
 #include "snapshot/digest.h"
 #include "snapshot/file_patch.h"
 #include "snapshot/format.h"
-#include "snapshot/snapshot_data.h"
+#include "snapshot/snapshot_access.h"
 #include "snapshot/test_snapshot.h"
 #include "snapvm/snapshot.h"
 
@@ -79,9 +79,9 @@ void expect_same(const Snapshot& got, const Snapshot& want) {
   EXPECT_EQ(got.dispatch(), want.dispatch());
   EXPECT_EQ(got.guest_functions(), want.guest_functions());
   EXPECT_EQ(got.host_functions(), want.host_functions());
-  EXPECT_EQ(got.data()->abi_version, want.data()->abi_version);
-  EXPECT_EQ(got.data()->hypervisor, want.data()->hypervisor);
-  EXPECT_EQ(got.data()->cpu_vendor, want.data()->cpu_vendor);
+  EXPECT_EQ(got.abi_version(), want.abi_version());
+  EXPECT_EQ(got.hypervisor(), want.hypervisor());
+  EXPECT_EQ(got.cpu_vendor(), want.cpu_vendor());
   ASSERT_EQ(got.layout().regions.size(), want.layout().regions.size());
   for (size_t i = 0; i < want.layout().regions.size(); ++i) {
     std::span<const uint8_t> a = got.region_bytes(i), b = want.region_bytes(i);
@@ -106,9 +106,9 @@ TEST_F(FileTest, RoundTripsEveryFieldAndRegionByte) {
       expect_same(*got, want);
       EXPECT_EQ(got->digest_algorithm(), a);
       std::vector<uint8_t> file = read_file(p);
-      uint64_t blob = got->data()->memory.file_offset;
+      uint64_t blob = detail::snapshot_data(*got)->memory.file_offset;
       EXPECT_EQ(got->digest(), compute_digest(a, std::span<const uint8_t>(file).subspan(blob)));
-      EXPECT_EQ(got->data()->lineage, 0u);
+      EXPECT_EQ(detail::snapshot_data(*got)->lineage, 0u);
     }
   }
 }
@@ -250,7 +250,7 @@ TEST_F(FileTest, ReportsProgress) {
 TEST_F(FileTest, BlobMappingIsReadOnlyPrivateAndSharesTheFile) {
   fs::path p = saved();
   Snapshot s = Snapshot::from_file(p).value();
-  const detail::MemoryBlob& m = s.data()->memory;
+  const detail::MemoryBlob& m = detail::snapshot_data(s)->memory;
   struct stat file_st {
   }, fd_st{};
   ASSERT_EQ(::stat(p.c_str(), &file_st), 0);
@@ -295,7 +295,7 @@ TEST_F(FileTest, SavedFileKeepsHolesForZeroPages) {
   o.heap_size = 64 * kMiB;
   Snapshot big = make_test_snapshot(o).value();
   struct stat st {};
-  ASSERT_EQ(::fstat(big.data()->memory.fd.get(), &st), 0);
+  ASSERT_EQ(::fstat(detail::snapshot_data(big)->memory.fd.get(), &st), 0);
   EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, 4 * kMiB);  // the memfd is sparse too
   fs::path p = dir_ / "big.snap";
   ASSERT_TRUE(big.to_file(p).has_value());
@@ -405,20 +405,14 @@ TEST_F(FileTest, SavingOverTheFileALoadedSnapshotMapsIsSafe) {
 
 TEST_F(FileTest, RefusesToSaveASnapshotThatWouldNotLoad) {
   auto data = std::make_shared<detail::SnapshotData>();
-  const detail::SnapshotData& src = *snapshot().data();
-  data->stage = src.stage;
-  data->abi_version = src.abi_version;
-  data->layout = src.layout;
-  data->entrypoint = src.entrypoint;
-  data->dispatch = src.dispatch;
-  data->vcpu = src.vcpu;
-  data->vcpu.regs.rip = src.layout.heap_base;  // not executable
-  data->cpu_vendor = src.cpu_vendor;
+  const detail::SnapshotData& src = *detail::snapshot_data(snapshot());
+  data->meta = src.meta;
+  data->meta.vcpu.regs.rip = src.meta.layout.heap_base;  // not executable
   data->memory.fd = UniqueFd(::dup(src.memory.fd.get()));
   data->memory.size = src.memory.size;
   data->memory.region_offsets = src.memory.region_offsets;
   data->memory.mapping = Mapping::file(data->memory.fd.get(), 0, src.memory.size, PROT_READ, MAP_SHARED).value();
-  Status s = Snapshot(data).to_file(dir_ / "bad.snap");
+  Status s = detail::make_snapshot(data).to_file(dir_ / "bad.snap");
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code, ErrorCode::kBadRegisters);
   EXPECT_EQ(s.error().field, "regs.rip");

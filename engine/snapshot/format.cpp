@@ -2,14 +2,13 @@
 // table (describe_fields), so the three cannot disagree about where a field is.
 #include "snapshot/format.h"
 
-#include <cpuid.h>
-
 #include <algorithm>
 #include <bit>
 #include <cstring>
 #include <type_traits>
 
 #include "snapshot/digest.h"
+#include "snapvm/abi/byte_order.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm/abi/ports.h"
 #include "snapvm/abi/wire.h"
@@ -20,8 +19,7 @@ static_assert(std::endian::native == std::endian::little, "the codec copies litt
 namespace snapvm::format {
 
 namespace {
-constexpr uint64_t kPage = abi::kPageSize;
-using detail::SnapshotData;
+using detail::SnapshotMetadata;
 
 // A field's name, built only when an error or the field table needs it: a[i].b[j].
 struct Name {
@@ -38,7 +36,7 @@ struct Name {
   }
 };
 
-// Values the file holds in another form than SnapshotData.
+// Values the file holds in another form than SnapshotMetadata.
 struct Raw {
   std::array<uint8_t, 8> magic{};
   std::array<uint8_t, 8> architecture{}, hypervisor{};
@@ -54,11 +52,8 @@ std::array<uint8_t, N> make_tag(std::string_view s) {
   return t;
 }
 
-uint64_t le_prefix(const uint8_t* p, size_t n) {
-  uint64_t v = 0;
-  std::memcpy(&v, p, std::min<size_t>(n, 8));
-  return v;
-}
+// The first (up to) 8 bytes of a tag or a short read, as errors report them.
+uint64_t le_prefix(const uint8_t* p, size_t n) { return abi::load_le(p, std::min<size_t>(n, 8)); }
 
 // ---- visitors ------------------------------------------------------------------------------------
 
@@ -92,7 +87,7 @@ class Reader {
     if (p == nullptr || fields_ != nullptr) return;
     for (size_t k = 0; k < size; ++k) {
       if (p[k] != 0) {
-        fail(field_error(ErrorCode::kFieldOutOfRange, n.str(), last_ + k, p[k], "reserved: must be zero"));
+        fail(field_error(ErrorCode::kReservedNotZero, n.str(), last_ + k, p[k], "reserved: must be zero"));
         return;
       }
     }
@@ -177,7 +172,7 @@ class Layouter {
 // Everything up to and including the region count: fixed offsets.
 template <class V>
 void walk_fixed(V& v, DecodedSnapshotFile& f, Raw& raw, uint32_t& region_count) {
-  SnapshotData& d = f.data;
+  SnapshotMetadata& d = f.meta;
   v.field(Name{"magic"}, raw.magic);
   v.field(Name{"format_version"}, f.format_version);
   v.field(Name{"header_length"}, f.header_length);
@@ -278,10 +273,10 @@ void walk_regions(V& v, DecodedSnapshotFile& f, uint32_t count) {
   // The cap here bounds the allocation; validate.cpp also rejects a count of zero.
   if (!v.check(count <= kMaxRegions, ErrorCode::kFieldOutOfRange, count, "at most 64 regions")) return;
   v.reserved(Name{"regions.reserved"}, 4);
-  f.data.layout.regions.resize(count);
+  f.meta.layout.regions.resize(count);
   f.region_offsets.resize(count);
   for (int i = 0; i < static_cast<int>(count); ++i) {
-    Region& r = f.data.layout.regions[i];
+    Region& r = f.meta.layout.regions[i];
     v.field(Name{"regions", i, "guest_address"}, r.guest_address);
     v.field(Name{"regions", i, "size"}, r.size);
     v.field(Name{"regions", i, "blob_offset"}, f.region_offsets[i]);
@@ -334,8 +329,8 @@ void walk_functions(V& v, const char* list, const char* count_name, std::vector<
 template <class V>
 void walk_variable(V& v, DecodedSnapshotFile& f, uint32_t region_count) {
   walk_regions(v, f, region_count);
-  walk_functions(v, "guest_functions", "guest_functions.count", f.data.guest_functions);
-  walk_functions(v, "host_functions", "host_functions.count", f.data.host_functions);
+  walk_functions(v, "guest_functions", "guest_functions.count", f.meta.guest_functions);
+  walk_functions(v, "host_functions", "host_functions.count", f.meta.host_functions);
 }
 
 const std::vector<FieldInfo>& fixed_fields() {
@@ -363,47 +358,29 @@ Result<std::string> read_tag(const std::array<uint8_t, N>& t, const char* field)
   size_t n = 0;
   while (n < N && t[n] != 0) ++n;
   for (size_t k = n; k < N; ++k) {
-    if (t[k] != 0) return at(ErrorCode::kFieldOutOfRange, field, le_prefix(t.data(), N), "NUL padding after the text");
+    if (t[k] != 0) return at(ErrorCode::kReservedNotZero, field, le_prefix(t.data(), N), "NUL padding after the text");
   }
   return std::string(reinterpret_cast<const char*>(t.data()), n);
 }
 
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-Status check_platform(const DecodedSnapshotFile& f, const Raw& raw, const DecodeOptions& options,
-                      std::string& hypervisor, std::string& vendor) {
-  std::string arch = TRY(read_tag(raw.architecture, "architecture"));
-  if (arch != kArchitecture) {
-    return at(ErrorCode::kPlatformMismatch, "architecture", le_prefix(raw.architecture.data(), 8),
-              "recorded on " + in_quotes(arch) + "; this snapvm runs " + in_quotes(kArchitecture) + " snapshots");
-  }
-  if (f.data.abi_version != abi::kAbiVersion) {
-    return at(ErrorCode::kAbiMismatch, "abi_version", f.data.abi_version,
-              "guest ABI " + std::to_string(f.data.abi_version) + ", this snapvm speaks ABI " +
-                  std::to_string(abi::kAbiVersion) + ": regenerate the snapshot from the guest binary");
-  }
+// The structural half of the platform and blob fields: tags NUL padded, stage and digest algorithm
+// known values, the digest's unused bytes zero, the blob right after the metadata. Whether the tags
+// and abi_version match this snapvm and this machine is validate.cpp's platform rule.
+Status read_platform(DecodedSnapshotFile& f, const Raw& raw) {
+  f.architecture = TRY(read_tag(raw.architecture, "architecture"));
   if (raw.stage != static_cast<uint32_t>(SnapshotStage::kBeforeInit) &&
       raw.stage != static_cast<uint32_t>(SnapshotStage::kAfterInit)) {
     return at(ErrorCode::kFieldOutOfRange, "stage", raw.stage, "1 (before init) or 2 (after init)");
   }
-  hypervisor = TRY(read_tag(raw.hypervisor, "hypervisor"));
-  if (hypervisor != kHypervisor) {
-    return at(ErrorCode::kPlatformMismatch, "hypervisor", le_prefix(raw.hypervisor.data(), 8),
-              "recorded under " + in_quotes(hypervisor) + "; this snapvm runs on " + in_quotes(kHypervisor));
-  }
-  vendor = TRY(read_tag(raw.cpu_vendor, "cpu_vendor"));
-  std::string want = options.cpu_vendor ? *options.cpu_vendor : host_cpu_vendor();
-  if (vendor != want) {
-    return at(ErrorCode::kPlatformMismatch, "cpu_vendor", le_prefix(raw.cpu_vendor.data(), 8),
-              "recorded on a " + in_quotes(vendor) + " CPU; this machine is " + in_quotes(want));
-  }
+  f.meta.hypervisor = TRY(read_tag(raw.hypervisor, "hypervisor"));
+  f.meta.cpu_vendor = TRY(read_tag(raw.cpu_vendor, "cpu_vendor"));
   if (!is_known_digest_algorithm(raw.digest_algorithm)) {
     return at(ErrorCode::kFieldOutOfRange, "digest_algorithm", raw.digest_algorithm, "1 (blake3-256) or 2 (xxh3-128)");
   }
   if (raw.digest_algorithm == static_cast<uint32_t>(DigestAlgorithm::kXxh3_128)) {
     for (size_t k = 16; k < raw.digest.size(); ++k) {
       if (raw.digest[k] != 0) {
-        return field_error(ErrorCode::kFieldOutOfRange, "digest", kDigestOffset + k, raw.digest[k],
+        return field_error(ErrorCode::kReservedNotZero, "digest", kDigestOffset + k, raw.digest[k],
                            "xxh3-128 uses 16 bytes; the other 16 must be zero");
       }
     }
@@ -412,23 +389,13 @@ Status check_platform(const DecodedSnapshotFile& f, const Raw& raw, const Decode
     return at(ErrorCode::kFieldOutOfRange, "blob_offset", f.blob_offset,
               "the blob starts right after the metadata, at header_length " + hex(f.header_length));
   }
+  f.meta.stage = static_cast<SnapshotStage>(raw.stage);
+  f.meta.digest_algorithm = static_cast<DigestAlgorithm>(raw.digest_algorithm);
+  f.meta.digest = raw.digest;
   return {};
 }
 
 }  // namespace
-
-std::string host_cpu_vendor() {
-  static const std::string vendor = [] {
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    __get_cpuid(0, &eax, &ebx, &ecx, &edx);
-    char v[13] = {};
-    std::memcpy(v, &ebx, 4);
-    std::memcpy(v + 4, &edx, 4);
-    std::memcpy(v + 8, &ecx, 4);
-    return std::string(v);
-  }();
-  return vendor;
-}
 
 uint64_t compute_header_checksum(std::span<const uint8_t> header) {
   static constexpr uint8_t kZero[8] = {};
@@ -464,8 +431,7 @@ Result<uint32_t> check_fixed_header(std::span<const uint8_t> bytes, uint64_t fil
   if (have < kVersionOffset + 4) {
     return field_error(ErrorCode::kFileTooShort, "format_version", kVersionOffset, file_size, "the file ends here");
   }
-  uint32_t version = 0;
-  std::memcpy(&version, bytes.data() + kVersionOffset, 4);
+  const auto version = abi::load_le<uint32_t>(bytes.data() + kVersionOffset);
   if (version > kFormatVersion) {
     return field_error(ErrorCode::kNewerFormat, "format_version", kVersionOffset, version,
                        "format " + std::to_string(version) +
@@ -480,13 +446,12 @@ Result<uint32_t> check_fixed_header(std::span<const uint8_t> bytes, uint64_t fil
   if (have < kHeaderLengthOffset + 4) {
     return field_error(ErrorCode::kFileTooShort, "header_length", kHeaderLengthOffset, file_size, "the file ends here");
   }
-  uint32_t length = 0;
-  std::memcpy(&length, bytes.data() + kHeaderLengthOffset, 4);
-  if (length < kPage || length > kMaxHeaderLength) {
+  const auto length = abi::load_le<uint32_t>(bytes.data() + kHeaderLengthOffset);
+  if (length < abi::kPageSize || length > kMaxHeaderLength) {
     return field_error(ErrorCode::kFieldOutOfRange, "header_length", kHeaderLengthOffset, length,
                        "between 4096 and " + std::to_string(kMaxHeaderLength) + " bytes");
   }
-  if (length % kPage != 0) {
+  if (length % abi::kPageSize != 0) {
     return field_error(ErrorCode::kMisaligned, "header_length", kHeaderLengthOffset, length,
                        "a multiple of 4096 (the blob starts page aligned right after the metadata)");
   }
@@ -500,17 +465,10 @@ Result<uint32_t> check_fixed_header(std::span<const uint8_t> bytes, uint64_t fil
   return length;
 }
 
-std::vector<uint8_t> encode_metadata(const SnapshotData& s, DigestAlgorithm algorithm, const Digest& digest) {
+std::vector<uint8_t> encode_metadata(const SnapshotMetadata& s, DigestAlgorithm algorithm, const Digest& digest) {
   DecodedSnapshotFile f;
   f.format_version = kFormatVersion;
-  SnapshotData& d = f.data;
-  d.abi_version = s.abi_version;
-  d.layout = s.layout;
-  d.entrypoint = s.entrypoint;
-  d.dispatch = s.dispatch;
-  d.vcpu = s.vcpu;
-  d.guest_functions = s.guest_functions;
-  d.host_functions = s.host_functions;
+  f.meta = s;
   for (const Region& r : s.layout.regions) {
     f.region_offsets.push_back(f.blob_size);
     f.blob_size += r.size;
@@ -529,26 +487,22 @@ std::vector<uint8_t> encode_metadata(const SnapshotData& s, DigestAlgorithm algo
   auto count = static_cast<uint32_t>(s.layout.regions.size());
   walk_fixed(w, f, raw, count);
   walk_variable(w, f, count);
-  uint64_t length = (w.out.size() + kPage - 1) / kPage * kPage;
+  uint64_t length = (w.out.size() + abi::kPageSize - 1) / abi::kPageSize * abi::kPageSize;
   w.out.resize(length, 0);
-  auto length32 = static_cast<uint32_t>(length);
-  std::memcpy(&w.out[kHeaderLengthOffset], &length32, 4);
-  std::memcpy(&w.out[kBlobOffsetOffset], &length, 8);
-  uint64_t checksum = compute_header_checksum(w.out);
-  std::memcpy(&w.out[kChecksumOffset], &checksum, 8);
+  abi::store_le(&w.out[kHeaderLengthOffset], static_cast<uint32_t>(length));
+  abi::store_le(&w.out[kBlobOffsetOffset], length);
+  abi::store_le(&w.out[kChecksumOffset], compute_header_checksum(w.out));
   return std::move(w.out);
 }
 
-Result<DecodedSnapshotFile> decode_metadata(std::span<const uint8_t> bytes, uint64_t file_size,
-                                            const DecodeOptions& options) {
+Result<DecodedSnapshotFile> decode_metadata(std::span<const uint8_t> bytes, uint64_t file_size) {
   uint32_t length = TRY(check_fixed_header(bytes, file_size));
   if (bytes.size() < length) {
     return field_error(ErrorCode::kFileTooShort, "header_length", kHeaderLengthOffset, length,
                        "only " + std::to_string(bytes.size()) + " bytes of metadata were read");
   }
   std::span<const uint8_t> header = bytes.first(length);
-  uint64_t stored = 0;
-  std::memcpy(&stored, header.data() + kChecksumOffset, 8);
+  const auto stored = abi::load_le<uint64_t>(header.data() + kChecksumOffset);
   uint64_t computed = compute_header_checksum(header);
   if (stored != computed) {
     return field_error(ErrorCode::kHeaderChecksum, "header_checksum", kChecksumOffset, stored,
@@ -561,27 +515,18 @@ Result<DecodedSnapshotFile> decode_metadata(std::span<const uint8_t> bytes, uint
   uint32_t count = 0;
   walk_fixed(r, f, raw, count);
   if (r.error) return std::move(*r.error);
-  std::string hypervisor, vendor;
-  TRY(check_platform(f, raw, options, hypervisor, vendor));
+  TRY(read_platform(f, raw));
   walk_variable(r, f, count);
   if (r.error) return std::move(*r.error);
 
   uint64_t end = r.position();
-  if ((end + kPage - 1) / kPage * kPage != length) {
+  if ((end + abi::kPageSize - 1) / abi::kPageSize * abi::kPageSize != length) {
     return field_error(ErrorCode::kFieldOutOfRange, "header_length", kHeaderLengthOffset, length,
                        "the metadata ends at " + hex(end) + ": header_length is the next page boundary");
   }
   for (uint64_t k = end; k < length; ++k) {
-    if (header[k] != 0) return field_error(ErrorCode::kFieldOutOfRange, "padding", k, header[k], "zero padding");
+    if (header[k] != 0) return field_error(ErrorCode::kReservedNotZero, "padding", k, header[k], "zero padding");
   }
-
-  SnapshotData& d = f.data;
-  d.stage = static_cast<SnapshotStage>(raw.stage);
-  d.hypervisor = std::move(hypervisor);
-  d.cpu_vendor = std::move(vendor);
-  d.digest_algorithm = static_cast<DigestAlgorithm>(raw.digest_algorithm);
-  d.digest = raw.digest;
-  d.lineage = 0;
   return f;
 }
 
@@ -589,8 +534,7 @@ std::vector<FieldInfo> describe_fields(std::span<const uint8_t> file) {
   std::vector<FieldInfo> fields;
   uint64_t limit = file.size();
   if (file.size() >= kFixedHeaderSize) {
-    uint32_t length = 0;
-    std::memcpy(&length, file.data() + kHeaderLengthOffset, 4);
+    const auto length = abi::load_le<uint32_t>(file.data() + kHeaderLengthOffset);
     if (length >= kFixedHeaderSize && length <= file.size()) limit = length;
   }
   Reader r(file.first(limit), &fields);

@@ -45,7 +45,8 @@
 #include <string_view>
 #include <vector>
 
-#include "snapshot/snapshot_data.h"
+#include "snapshot/platform.h"
+#include "snapshot/snapshot_metadata.h"
 #include "snapvm/result.h"
 
 namespace snapvm::format {
@@ -64,23 +65,17 @@ inline constexpr std::string_view kArchitecture = "x86_64";
 inline constexpr std::string_view kHypervisor = "kvm";
 inline constexpr size_t kCpuVendorSize = 12;
 
-struct DecodeOptions {
-  // The CPU vendor the file must have been recorded on; nullopt: this machine's (host_cpu_vendor()).
-  std::optional<std::string> cpu_vendor;
-};
-
-// A decoded file, all but the memory: data.memory is empty; data.digest_algorithm and data.digest set.
+// A decoded file, all but the memory: meta.digest_algorithm and meta.digest are set. The platform tags
+// are read (meta.hypervisor, meta.cpu_vendor, architecture), not judged: validate.h does that.
 struct DecodedSnapshotFile {
   uint32_t format_version = 0;
   uint32_t header_length = 0;
   uint64_t header_checksum = 0;
-  detail::SnapshotData data;
+  std::string architecture;
+  detail::SnapshotMetadata meta;
   uint64_t blob_offset = 0, blob_size = 0;
   std::vector<uint64_t> region_offsets;  // per region, relative to the blob
 };
-
-// The 12-character CPUID vendor string of this machine ("GenuineIntel", "AuthenticAMD").
-std::string host_cpu_vendor();
 
 // XXH3-64 over `header` (the file's first header_length bytes) with the checksum field as zero.
 uint64_t compute_header_checksum(std::span<const uint8_t> header);
@@ -91,12 +86,14 @@ Result<uint32_t> check_fixed_header(std::span<const uint8_t> bytes, uint64_t fil
 
 // Header and metadata, padded to a page multiple (the blob offset), checksum filled in. Region blob
 // offsets are the regions' sizes summed in order. An empty cpu_vendor is written as this host's.
-std::vector<uint8_t> encode_metadata(const detail::SnapshotData& data, DigestAlgorithm algorithm, const Digest& digest);
+// meta.digest_algorithm and meta.digest are not read: the file records `algorithm` and `digest`.
+std::vector<uint8_t> encode_metadata(const detail::SnapshotMetadata& meta, DigestAlgorithm algorithm,
+                                     const Digest& digest);
 
 // `bytes` holds at least the file's first header_length bytes (more is fine); `file_size` is the
-// whole file's. Fixed header, then checksum, then every field; structural checks only.
-Result<DecodedSnapshotFile> decode_metadata(std::span<const uint8_t> bytes, uint64_t file_size,
-                                            const DecodeOptions& options);
+// whole file's. Fixed header, then checksum, then every field; structural checks only (no platform
+// or host probe: validate_snapshot checks the platform).
+Result<DecodedSnapshotFile> decode_metadata(std::span<const uint8_t> bytes, uint64_t file_size);
 
 // Where each field of a file is: the structure-aware mutators, diffs and fuzzers use this table.
 struct FieldInfo {

@@ -100,25 +100,18 @@ TEST(FormatTest, RoundTripsEveryField) {
       std::vector<uint8_t> file = encode_file(s, a);
       auto r = decode_and_validate(file, file.size(), {});
       ASSERT_TRUE(r.has_value()) << r.error().to_string();
-      const detail::SnapshotData& want = *s.data();
-      const detail::SnapshotData& got = r->data;
-      EXPECT_EQ(got.stage, want.stage);
-      EXPECT_EQ(got.abi_version, want.abi_version);
-      EXPECT_EQ(got.layout, want.layout);
-      EXPECT_EQ(got.entrypoint, want.entrypoint);
-      EXPECT_EQ(got.dispatch, want.dispatch);
-      EXPECT_EQ(got.vcpu, want.vcpu);
-      EXPECT_EQ(got.guest_functions, want.guest_functions);
-      EXPECT_EQ(got.host_functions, want.host_functions);
-      EXPECT_EQ(got.hypervisor, "kvm");
-      EXPECT_EQ(got.cpu_vendor, host_cpu_vendor());
-      EXPECT_EQ(got.digest_algorithm, a);
       uint64_t header = header_length_of(file);
       EXPECT_EQ(r->blob_offset, header);
       EXPECT_EQ(header % 4096, 0u);
       EXPECT_EQ(r->blob_size, file.size() - header);
-      Digest d = compute_digest(a, std::span<const uint8_t>(file).subspan(header));
-      EXPECT_EQ(got.digest, d);
+      EXPECT_EQ(r->architecture, "x86_64");
+      // The metadata is a plain value: the decoded one equals the snapshot's, plus what the file records.
+      detail::SnapshotMetadata want = detail::snapshot_data(s)->meta;
+      want.digest_algorithm = a;
+      want.digest = compute_digest(a, std::span<const uint8_t>(file).subspan(header));
+      EXPECT_EQ(r->meta, want);
+      EXPECT_EQ(r->meta.hypervisor, "kvm");
+      EXPECT_EQ(r->meta.cpu_vendor, host_cpu_vendor());
       uint64_t packed = 0;
       for (size_t i = 0; i < want.layout.regions.size(); ++i) {
         EXPECT_EQ(r->region_offsets[i], packed);
@@ -130,9 +123,9 @@ TEST(FormatTest, RoundTripsEveryField) {
 
 TEST(FormatTest, EncodingIsCanonical) {
   std::vector<uint8_t> file = good_file();
-  auto r = decode_metadata(file, file.size(), {});
+  auto r = decode_metadata(file, file.size());
   ASSERT_TRUE(r.has_value()) << r.error().to_string();
-  std::vector<uint8_t> again = encode_metadata(r->data, *r->data.digest_algorithm, *r->data.digest);
+  std::vector<uint8_t> again = encode_metadata(r->meta, *r->meta.digest_algorithm, *r->meta.digest);
   EXPECT_EQ(again, std::vector<uint8_t>(file.begin(), file.begin() + header_length_of(file)));
 }
 
@@ -194,20 +187,21 @@ TEST(FormatTest, RejectsNonCanonicalHeaderLength) {
   expect_error(decode_error(file), ErrorCode::kFieldOutOfRange, "header_length", kHeaderLengthOffset);
 }
 
-TEST(FormatTest, RejectsOtherAbiVersion) {
+TEST(FormatTest, DecodesAForeignPlatformWithoutJudgingIt) {
+  // The codec reads the platform tags; validate.cpp's platform rule judges them (validate_test.cpp).
   std::vector<uint8_t> file = good_file();
+  uint64_t arch = 0, hypervisor = 0;
+  std::memcpy(&arch, "aarch64", 7);
+  std::memcpy(&hypervisor, "hvf", 3);
+  ASSERT_TRUE(set_field(file, "architecture", arch));
+  ASSERT_TRUE(set_field(file, "hypervisor", hypervisor));
   ASSERT_TRUE(set_field(file, "abi_version", abi::kAbiVersion + 1));
-  Error e = decode_error(file);
-  expect_error(e, ErrorCode::kAbiMismatch, "abi_version", field_offset("abi_version"));
-  EXPECT_NE(e.to_string().find("regenerate"), std::string::npos) << e.to_string();
-}
-
-TEST(FormatTest, RejectsWrongArchitecture) {
-  std::vector<uint8_t> file = good_file();
-  uint64_t v = 0;
-  std::memcpy(&v, "aarch64", 7);
-  set_field(file, "architecture", v);
-  expect_error(decode_error(file), ErrorCode::kPlatformMismatch, "architecture", 0x18);
+  auto r = decode_metadata(file, file.size());
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  EXPECT_EQ(r->architecture, "aarch64");
+  EXPECT_EQ(r->meta.hypervisor, "hvf");
+  EXPECT_EQ(r->meta.abi_version, abi::kAbiVersion + 1);
+  EXPECT_EQ(r->meta.cpu_vendor, host_cpu_vendor());
 }
 
 TEST(FormatTest, RejectsTagWithGarbageAfterNul) {
@@ -215,24 +209,7 @@ TEST(FormatTest, RejectsTagWithGarbageAfterNul) {
   uint64_t v = 0;
   std::memcpy(&v, "x86_64\0X", 8);
   set_field(file, "architecture", v);
-  expect_error(decode_error(file), ErrorCode::kFieldOutOfRange, "architecture", 0x18);
-}
-
-TEST(FormatTest, RejectsWrongHypervisor) {
-  std::vector<uint8_t> file = good_file();
-  uint64_t v = 0;
-  std::memcpy(&v, "hvf", 3);
-  set_field(file, "hypervisor", v);
-  expect_error(decode_error(file), ErrorCode::kPlatformMismatch, "hypervisor", field_offset("hypervisor"));
-}
-
-TEST(FormatTest, RejectsOtherCpuVendor) {
-  std::vector<uint8_t> file = good_file();
-  DecodeOptions other;
-  other.cpu_vendor = host_cpu_vendor() == "GenuineIntel" ? "AuthenticAMD" : "GenuineIntel";
-  Error e = decode_error(file, other);
-  expect_error(e, ErrorCode::kPlatformMismatch, "cpu_vendor", field_offset("cpu_vendor"));
-  EXPECT_NE(e.detail.find(*other.cpu_vendor), std::string::npos) << e.to_string();
+  expect_error(decode_error(file), ErrorCode::kReservedNotZero, "architecture", 0x18);
 }
 
 TEST(FormatTest, RejectsUnknownStage) {
@@ -251,7 +228,7 @@ TEST(FormatTest, RejectsXxh3DigestWithNonZeroTail) {
   std::vector<uint8_t> file = good_file(DigestAlgorithm::kXxh3_128);
   file[kDigestOffset + 20] = 1;
   fix_header_checksum(file);
-  expect_error(decode_error(file), ErrorCode::kFieldOutOfRange, "digest", kDigestOffset + 20);
+  expect_error(decode_error(file), ErrorCode::kReservedNotZero, "digest", kDigestOffset + 20);
 }
 
 TEST(FormatTest, RejectsNonZeroReservedBytes) {
@@ -259,7 +236,7 @@ TEST(FormatTest, RejectsNonZeroReservedBytes) {
                             "fpu.reserved", "fpu.reserved2", "regions.reserved"}) {
     std::vector<uint8_t> file = good_file();
     ASSERT_TRUE(set_field(file, field, 0x80)) << field;
-    expect_error(decode_error(file), ErrorCode::kFieldOutOfRange, field, field_offset(field));
+    expect_error(decode_error(file), ErrorCode::kReservedNotZero, field, field_offset(field));
   }
 }
 
@@ -269,7 +246,7 @@ TEST(FormatTest, RejectsNonZeroPadding) {
   ASSERT_TRUE(padding);
   file[padding->offset + padding->size - 1] = 1;
   fix_header_checksum(file);
-  expect_error(decode_error(file), ErrorCode::kFieldOutOfRange, "padding", padding->offset + padding->size - 1);
+  expect_error(decode_error(file), ErrorCode::kReservedNotZero, "padding", padding->offset + padding->size - 1);
 }
 
 TEST(FormatTest, RejectsBlobOffsetOtherThanHeaderLength) {
@@ -365,7 +342,7 @@ TEST(FormatTest, MutatedFieldsWithFixedChecksumAreRejectedOrCanonical) {
         continue;
       }
       ++accepted;
-      std::vector<uint8_t> again = encode_metadata(r->data, *r->data.digest_algorithm, *r->data.digest);
+      std::vector<uint8_t> again = encode_metadata(r->meta, *r->meta.digest_algorithm, *r->meta.digest);
       ASSERT_EQ(again, std::vector<uint8_t>(file.begin(), file.begin() + static_cast<ptrdiff_t>(header))) << f.name;
     }
   }

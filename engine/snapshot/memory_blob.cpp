@@ -12,6 +12,7 @@
 
 #include "memory/fd_io.h"
 #include "snapvm/abi/layout.h"
+#include "snapvm/layout.h"
 
 namespace snapvm::detail {
 

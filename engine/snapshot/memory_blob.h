@@ -7,11 +7,22 @@
 #include <span>
 #include <vector>
 
+#include "memory/file_guard.h"
 #include "memory/mapping.h"
-#include "snapshot/snapshot_data.h"
 #include "snapvm/result.h"
 
 namespace snapvm::detail {
+
+// The guest memory a snapshot holds: every region's bytes, back to back at page-aligned offsets,
+// in a file (a snapshot file, or a memfd for in-memory snapshots) and mapped read-only.
+struct MemoryBlob {
+  UniqueFd fd;               // sandboxes map regions MAP_PRIVATE from this fd: zero copy
+  uint64_t file_offset = 0;  // where the blob starts in the fd (page aligned)
+  uint64_t size = 0;
+  Mapping mapping;                       // PROT_READ view of [file_offset, file_offset + size)
+  FileGuard guard;                       // file blobs: a shrinking file reads as zeros and trips this, not SIGBUS
+  std::vector<uint64_t> region_offsets;  // per region, relative to the blob start
+};
 
 // True if the 4096 bytes at `page` are all zero (64-bit word compare, early exit).
 bool is_zero_page(const uint8_t* page);

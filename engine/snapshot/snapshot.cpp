@@ -21,21 +21,21 @@ std::optional<DigestAlgorithm> parse_digest_algorithm(std::string_view name) {
   return std::nullopt;
 }
 
-SnapshotStage Snapshot::stage() const { return data_->stage; }
-const Layout& Snapshot::layout() const { return data_->layout; }
-const VcpuState& Snapshot::vcpu() const { return data_->vcpu; }
-uint64_t Snapshot::entrypoint() const { return data_->entrypoint; }
-uint32_t Snapshot::abi_version() const { return data_->abi_version; }
-const std::string& Snapshot::hypervisor() const { return data_->hypervisor; }
-const std::string& Snapshot::cpu_vendor() const { return data_->cpu_vendor; }
-uint64_t Snapshot::dispatch() const { return data_->dispatch; }
-const std::vector<FunctionInfo>& Snapshot::guest_functions() const { return data_->guest_functions; }
-const std::vector<FunctionInfo>& Snapshot::host_functions() const { return data_->host_functions; }
-std::optional<DigestAlgorithm> Snapshot::digest_algorithm() const { return data_->digest_algorithm; }
-std::optional<Digest> Snapshot::digest() const { return data_->digest; }
+SnapshotStage Snapshot::stage() const { return data_->meta.stage; }
+const Layout& Snapshot::layout() const { return data_->meta.layout; }
+const VcpuState& Snapshot::vcpu() const { return data_->meta.vcpu; }
+uint64_t Snapshot::entrypoint() const { return data_->meta.entrypoint; }
+uint32_t Snapshot::abi_version() const { return data_->meta.abi_version; }
+const std::string& Snapshot::hypervisor() const { return data_->meta.hypervisor; }
+const std::string& Snapshot::cpu_vendor() const { return data_->meta.cpu_vendor; }
+uint64_t Snapshot::dispatch() const { return data_->meta.dispatch; }
+const std::vector<FunctionInfo>& Snapshot::guest_functions() const { return data_->meta.guest_functions; }
+const std::vector<FunctionInfo>& Snapshot::host_functions() const { return data_->meta.host_functions; }
+std::optional<DigestAlgorithm> Snapshot::digest_algorithm() const { return data_->meta.digest_algorithm; }
+std::optional<Digest> Snapshot::digest() const { return data_->meta.digest; }
 
 std::span<const uint8_t> Snapshot::region_bytes(size_t region_index) const {
-  const Region& r = data_->layout.regions.at(region_index);
+  const Region& r = data_->meta.layout.regions.at(region_index);
   return {data_->memory.mapping.data() + data_->memory.region_offsets.at(region_index), r.size};
 }
 

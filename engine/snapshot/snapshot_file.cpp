@@ -13,7 +13,7 @@
 #include "snapshot/digest.h"
 #include "snapshot/format.h"
 #include "snapshot/memory_blob.h"
-#include "snapshot/snapshot_data.h"
+#include "snapshot/snapshot_access.h"
 #include "snapshot/validate.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm/snapshot.h"
@@ -23,7 +23,6 @@ namespace snapvm {
 namespace {
 using detail::MemoryBlob;
 using detail::SnapshotData;
-constexpr uint64_t kPage = abi::kPageSize;
 constexpr uint64_t kChunk = 1 << 20;
 
 Status pread_all(int fd, uint8_t* data, uint64_t size, uint64_t offset) {
@@ -117,9 +116,10 @@ class TempFile {
 Status write_blob(int out, uint64_t out_offset, const SnapshotData& d, Hasher& hasher, const ProgressFn& progress) {
   const MemoryBlob& m = d.memory;
   uint64_t total = 0, done = 0, packed = 0;
-  for (const Region& r : d.layout.regions) total += r.size;
-  for (size_t i = 0; i < d.layout.regions.size(); ++i) {
-    const uint64_t size = d.layout.regions[i].size;
+  const std::vector<Region>& regions = d.meta.layout.regions;
+  for (const Region& r : regions) total += r.size;
+  for (size_t i = 0; i < regions.size(); ++i) {
+    const uint64_t size = regions[i].size;
     const uint8_t* src = m.mapping.data() + m.region_offsets[i];
     const uint64_t dst = out_offset + packed;
     Status copied = detail::for_each_extent(
@@ -133,8 +133,8 @@ Status write_blob(int out, uint64_t out_offset, const SnapshotData& d, Hasher& h
               hasher.update(std::span<const uint8_t>(p, n));
               uint64_t run = 0;  // start of the pending run of non-zero pages
               bool in_run = false;
-              for (uint64_t q = 0; q < n; q += kPage) {
-                bool zero = n - q >= kPage && detail::is_zero_page(p + q);
+              for (uint64_t q = 0; q < n; q += abi::kPageSize) {
+                bool zero = n - q >= abi::kPageSize && detail::is_zero_page(p + q);
                 if (zero && in_run) {
                   if (Status st = pwrite_all(out, p + run, q - run, dst + at + k + run); !st) return st;
                   in_run = false;
@@ -160,11 +160,12 @@ Status write_blob(int out, uint64_t out_offset, const SnapshotData& d, Hasher& h
 
 Status check_memory(const SnapshotData& d) {
   const MemoryBlob& m = d.memory;
-  if (!m.mapping.valid() || !m.fd.valid() || m.region_offsets.size() != d.layout.regions.size()) {
+  const std::vector<Region>& regions = d.meta.layout.regions;
+  if (!m.mapping.valid() || !m.fd.valid() || m.region_offsets.size() != regions.size()) {
     return make_error(ErrorCode::kInvalidConfig, "memory", "the snapshot has no memory blob for its regions");
   }
-  for (size_t i = 0; i < d.layout.regions.size(); ++i) {
-    uint64_t off = m.region_offsets[i], size = d.layout.regions[i].size;
+  for (size_t i = 0; i < regions.size(); ++i) {
+    uint64_t off = m.region_offsets[i], size = regions[i].size;
     if (off > m.mapping.size() || size > m.mapping.size() - off) {
       Error e = make_error(ErrorCode::kInvalidConfig, "memory.region_offsets[" + std::to_string(i) + "]",
                            "the region lies outside the memory blob");
@@ -210,8 +211,8 @@ Result<Snapshot> Snapshot::load(const std::filesystem::path& path, const LoadOpt
   TRY(pread_all(fd.get(), header.data() + format::kFixedHeaderSize, length - format::kFixedHeaderSize,
                 format::kFixedHeaderSize));
   format::DecodedSnapshotFile file = TRY(format::decode_and_validate(header, file_size, format::DecodeOptions{}));
-  const DigestAlgorithm algorithm = *file.data.digest_algorithm;
-  const Digest recorded = *file.data.digest;
+  const DigestAlgorithm algorithm = *file.meta.digest_algorithm;
+  const Digest recorded = *file.meta.digest;
   if (options.expected_digest && recorded != *options.expected_digest) {
     return digest_mismatch("the file records " + digest_to_hex(algorithm, recorded) + ", not the pinned digest " +
                            digest_to_hex(algorithm, *options.expected_digest) + " (LoadOptions::expected_digest)");
@@ -226,10 +227,8 @@ Result<Snapshot> Snapshot::load(const std::filesystem::path& path, const LoadOpt
                              digest_to_hex(algorithm, recorded) + ": the file is corrupt");
     }
   }
-  auto data = std::make_shared<SnapshotData>(std::move(file.data));
-  data->memory = std::move(blob);
-  data->lineage = 0;
-  return Snapshot(std::move(data));
+  auto data = std::make_shared<SnapshotData>(SnapshotData{std::move(file.meta), std::move(blob), 0});
+  return detail::make_snapshot(std::move(data));
 }
 
 Status Snapshot::to_file(const std::filesystem::path& path, const SaveOptions& options) const {
@@ -238,14 +237,14 @@ Status Snapshot::to_file(const std::filesystem::path& path, const SaveOptions& o
   if (!is_known_digest_algorithm(static_cast<uint32_t>(options.digest))) {
     return make_error(ErrorCode::kInvalidConfig, "digest", "blake3-256 or xxh3-128");
   }
-  std::vector<uint8_t> metadata = format::encode_metadata(d, options.digest, Digest{});
+  std::vector<uint8_t> metadata = format::encode_metadata(d.meta, options.digest, Digest{});
   const uint64_t blob_offset = metadata.size();
   uint64_t blob_size = 0;
-  for (const Region& r : d.layout.regions) blob_size += r.size;
+  for (const Region& r : d.meta.layout.regions) blob_size += r.size;
 
   // Never write a file that would not load: the same checks a loader runs, on the metadata.
   format::DecodeOptions self;
-  self.cpu_vendor = d.cpu_vendor.empty() ? format::host_cpu_vendor() : d.cpu_vendor;
+  self.cpu_vendor = d.meta.cpu_vendor.empty() ? format::host_cpu_vendor() : d.meta.cpu_vendor;
   if (auto checked = format::decode_and_validate(metadata, blob_offset + blob_size, self); !checked) {
     Error e = std::move(checked).error();
     e.detail = "refusing to write a snapshot that would not load: " + e.detail;
@@ -261,7 +260,7 @@ Status Snapshot::to_file(const std::filesystem::path& path, const SaveOptions& o
   if (d.memory.guard.tripped()) {
     return make_error(ErrorCode::kFileChanged, "snapshot file", "the source file shrank while it was copied");
   }
-  metadata = format::encode_metadata(d, options.digest, hasher.finish());
+  metadata = format::encode_metadata(d.meta, options.digest, hasher.finish());
   TRY(pwrite_all(tmp.fd(), metadata.data(), metadata.size(), 0));
   return tmp.commit();
 }

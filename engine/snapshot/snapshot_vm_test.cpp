@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "snapshot/snapshot_data.h"
 #include "testing/kvm_test_support.h"
 
 namespace snapvm {

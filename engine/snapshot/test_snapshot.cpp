@@ -9,14 +9,11 @@
 #include "snapshot/digest.h"
 #include "snapshot/format.h"
 #include "snapshot/memory_blob.h"
+#include "snapshot/snapshot_access.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm/abi/ports.h"
 
 namespace snapvm::test_support {
-
-namespace {
-constexpr uint64_t kPage = abi::kPageSize;
-}
 
 uint8_t test_byte(uint64_t seed, size_t region, uint64_t offset) {
   uint64_t x =
@@ -28,8 +25,9 @@ uint8_t test_byte(uint64_t seed, size_t region, uint64_t offset) {
 Result<Snapshot> make_test_snapshot(const TestSnapshotOptions& options) {
   SandboxConfig config;
   config.heap_size = options.heap_size;
-  std::vector<Region> image = {Region{kCodeAddress, 2 * kPage, kRegionRead | kRegionExecute, RegionKind::kImage},
-                               Region{kDataAddress, kPage, kRegionRead | kRegionWrite, RegionKind::kImage}};
+  std::vector<Region> image = {
+      Region{kCodeAddress, 2 * abi::kPageSize, kRegionRead | kRegionExecute, RegionKind::kImage},
+      Region{kDataAddress, abi::kPageSize, kRegionRead | kRegionWrite, RegionKind::kImage}};
   Layout layout = TRY(compute_layout(config, image));
 
   // Region bytes in one anonymous mapping; untouched pages stay zero.
@@ -41,14 +39,14 @@ Result<Snapshot> make_test_snapshot(const TestSnapshotOptions& options) {
   for (size_t i = 0; i < layout.regions.size(); ++i) {
     const Region& r = layout.regions[i];
     uint8_t* p = scratch.data() + at;
-    for (uint64_t off = 0; off < kPage; ++off) p[off] = test_byte(options.seed, i, off);
-    for (uint64_t off = r.size - kPage; off < r.size; ++off) p[off] = test_byte(options.seed, i, off);
+    for (uint64_t off = 0; off < abi::kPageSize; ++off) p[off] = test_byte(options.seed, i, off);
+    for (uint64_t off = r.size - abi::kPageSize; off < r.size; ++off) p[off] = test_byte(options.seed, i, off);
     if (options.fill_heap && r.kind == RegionKind::kHeap) {
       // Dense: every page a copy of the first with its page number in the first 8 bytes.
-      for (uint64_t page = 1; page + 1 < r.size / kPage; ++page) {
-        std::memcpy(p + page * kPage, p, kPage);
+      for (uint64_t page = 1; page + 1 < r.size / abi::kPageSize; ++page) {
+        std::memcpy(p + page * abi::kPageSize, p, abi::kPageSize);
         uint64_t mark = page * 0x0101010101010101ull | 0x0101010101010101ull;
-        std::memcpy(p + page * kPage, &mark, sizeof mark);
+        std::memcpy(p + page * abi::kPageSize, &mark, sizeof mark);
       }
     }
     spans.emplace_back(p, r.size);
@@ -56,14 +54,15 @@ Result<Snapshot> make_test_snapshot(const TestSnapshotOptions& options) {
   }
 
   auto data = std::make_shared<detail::SnapshotData>();
-  data->stage = options.stage;
-  data->abi_version = abi::kAbiVersion;
-  data->layout = layout;
-  data->entrypoint = kCodeAddress + 0x40;
-  data->dispatch = options.stage == SnapshotStage::kAfterInit ? kCodeAddress + 0x180 : 0;
-  VcpuState& v = data->vcpu;
+  detail::SnapshotMetadata& m = data->meta;
+  m.stage = options.stage;
+  m.abi_version = abi::kAbiVersion;
+  m.layout = layout;
+  m.entrypoint = kCodeAddress + 0x40;
+  m.dispatch = options.stage == SnapshotStage::kAfterInit ? kCodeAddress + 0x180 : 0;
+  VcpuState& v = m.vcpu;
   v.sregs = initial_special_registers(layout.page_table_base);
-  v.regs.rip = options.stage == SnapshotStage::kAfterInit ? kCodeAddress + 0x2c : data->entrypoint;
+  v.regs.rip = options.stage == SnapshotStage::kAfterInit ? kCodeAddress + 0x2c : m.entrypoint;
   v.regs.rsp = options.stage == SnapshotStage::kAfterInit ? layout.stack_top() - 0x40 : layout.stack_top();
   v.regs.rdi = abi::kPebAddress;
   v.regs.rax = 0x1122334455667788ull;
@@ -73,19 +72,19 @@ Result<Snapshot> make_test_snapshot(const TestSnapshotOptions& options) {
   v.fpu.mxcsr = 0x1f80;
   v.fpu.xmm[3][7] = 0x42;
   v.fpu.fpr[1][2] = 0x24;
-  data->guest_functions = {FunctionInfo{"Add", Signature{ValueType::kI32, {ValueType::kI32, ValueType::kI32}}},
-                           FunctionInfo{"Echo", Signature{ValueType::kString, {ValueType::kString}}},
-                           FunctionInfo{"Nothing", Signature{ValueType::kVoid, {}}}};
-  data->host_functions = {FunctionInfo{"HostPrint", Signature{ValueType::kVoid, {ValueType::kString}}}};
-  data->hypervisor = "kvm";
-  data->cpu_vendor = format::host_cpu_vendor();
+  m.guest_functions = {FunctionInfo{"Add", Signature{ValueType::kI32, {ValueType::kI32, ValueType::kI32}}},
+                       FunctionInfo{"Echo", Signature{ValueType::kString, {ValueType::kString}}},
+                       FunctionInfo{"Nothing", Signature{ValueType::kVoid, {}}}};
+  m.host_functions = {FunctionInfo{"HostPrint", Signature{ValueType::kVoid, {ValueType::kString}}}};
+  m.hypervisor = "kvm";
+  m.cpu_vendor = format::host_cpu_vendor();
   data->memory = TRY(detail::make_memory_blob(spans));
   data->lineage = 7;
-  return Snapshot(std::move(data));
+  return detail::make_snapshot(std::move(data));
 }
 
 std::vector<uint8_t> encode_file(const Snapshot& snapshot, DigestAlgorithm algorithm) {
-  const detail::SnapshotData& d = *snapshot.data();
+  const detail::SnapshotMetadata& d = detail::snapshot_data(snapshot)->meta;
   std::vector<uint8_t> blob;
   for (size_t i = 0; i < d.layout.regions.size(); ++i) {
     std::span<const uint8_t> bytes = snapshot.region_bytes(i);

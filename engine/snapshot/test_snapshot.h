@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "snapshot/snapshot_data.h"
+#include "snapshot/snapshot_access.h"
 #include "snapvm/result.h"
 #include "snapvm/snapshot.h"
 

@@ -1,17 +1,20 @@
 // validate.cpp: every semantic rule a snapshot file must pass, each one line naming the field it
-// rejects. Order: the file's length first (a short file would SIGBUS when mapped), then the regions,
-// the layout, the special registers, the general registers and the FPU.
+// rejects. Order: the platform first (a file from another machine or ABI says so, whatever else is
+// in it), then the file's length (a short file would SIGBUS when mapped), the regions, the layout,
+// the special registers, the general registers and the FPU.
 #include "snapshot/validate.h"
 
+#include <algorithm>
 #include <string>
 
 #include "memory/system_area.h"
+#include "snapvm/abi/byte_order.h"
 #include "snapvm/abi/layout.h"
+#include "snapvm/abi/ports.h"
 
 namespace snapvm::format {
 
 namespace {
-constexpr uint64_t kPage = abi::kPageSize;
 constexpr uint64_t kCr0Cd = 1ull << 30, kCr0Nw = 1ull << 29;
 // CR0 bits 6-15, 17, 19-28 and 32-63 are reserved.
 constexpr uint64_t kCr0Reserved = 0xffffffff1ffaffc0ull;
@@ -36,8 +39,30 @@ std::string region_field(size_t i, const char* member) { return "regions[" + std
 #define SNAPVM_RULE(cond, code, field, value, expected) \
   if (!(cond)) return fail(ErrorCode::code, field, value, expected)
 
+std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+// The tag's first 8 bytes as the file holds them (the text, NUL padded), as errors report a tag.
+uint64_t tag_value(const std::string& tag) {
+  return abi::load_le(reinterpret_cast<const uint8_t*>(tag.data()), std::min<size_t>(tag.size(), 8));
+}
+
+Status check_platform(const DecodedSnapshotFile& f, const DecodeOptions& options) {
+  const detail::SnapshotMetadata& m = f.meta;
+  SNAPVM_RULE(
+      f.architecture == kArchitecture, kPlatformMismatch, "architecture", tag_value(f.architecture),
+      "recorded on " + in_quotes(f.architecture) + "; this snapvm runs " + in_quotes(kArchitecture) + " snapshots");
+  SNAPVM_RULE(m.abi_version == abi::kAbiVersion, kAbiMismatch, "abi_version", m.abi_version,
+              "guest ABI " + std::to_string(m.abi_version) + ", this snapvm speaks ABI " +
+                  std::to_string(abi::kAbiVersion) + ": regenerate the snapshot from the guest binary");
+  SNAPVM_RULE(m.hypervisor == kHypervisor, kPlatformMismatch, "hypervisor", tag_value(m.hypervisor),
+              "recorded under " + in_quotes(m.hypervisor) + "; this snapvm runs on " + in_quotes(kHypervisor));
+  const std::string want = options.cpu_vendor ? *options.cpu_vendor : host_cpu_vendor();
+  SNAPVM_RULE(m.cpu_vendor == want, kPlatformMismatch, "cpu_vendor", tag_value(m.cpu_vendor),
+              "recorded on a " + in_quotes(m.cpu_vendor) + " CPU; this machine is " + in_quotes(want));
+  return {};
+}
+
 Status check_blob(const DecodedSnapshotFile& f, uint64_t file_size) {
-  SNAPVM_RULE(f.blob_offset % kPage == 0, kMisaligned, "blob_offset", f.blob_offset, "a multiple of 4096");
+  SNAPVM_RULE(f.blob_offset % abi::kPageSize == 0, kMisaligned, "blob_offset", f.blob_offset, "a multiple of 4096");
   SNAPVM_RULE(f.blob_size > 0 && f.blob_size <= kMaxGuestMemory, kFieldOutOfRange, "blob_size", f.blob_size,
               "1 byte to 64 GiB");
   SNAPVM_RULE(f.blob_size <= UINT64_MAX - f.blob_offset, kOverflow, "blob_size", f.blob_size,
@@ -52,7 +77,7 @@ Status check_blob(const DecodedSnapshotFile& f, uint64_t file_size) {
 }
 
 Status check_regions(const DecodedSnapshotFile& f) {
-  const std::vector<Region>& regions = f.data.layout.regions;
+  const std::vector<Region>& regions = f.meta.layout.regions;
   SNAPVM_RULE(!regions.empty() && regions.size() <= kMaxRegions, kFieldOutOfRange, "regions.count", regions.size(),
               "1 to 64 regions");
   SNAPVM_RULE(f.region_offsets.size() == regions.size(), kFieldOutOfRange, "regions.count", f.region_offsets.size(),
@@ -68,9 +93,9 @@ Status check_regions(const DecodedSnapshotFile& f) {
                 "only read (1), write (2) and execute (4)");
     SNAPVM_RULE(!((r.flags & kRegionWrite) && (r.flags & kRegionExecute)), kFieldOutOfRange, region_field(i, "flags"),
                 r.flags, "never writable and executable together");
-    SNAPVM_RULE(r.guest_address % kPage == 0, kMisaligned, region_field(i, "guest_address"), r.guest_address,
+    SNAPVM_RULE(r.guest_address % abi::kPageSize == 0, kMisaligned, region_field(i, "guest_address"), r.guest_address,
                 "a multiple of 4096");
-    SNAPVM_RULE(r.size % kPage == 0, kMisaligned, region_field(i, "size"), r.size, "a multiple of 4096");
+    SNAPVM_RULE(r.size % abi::kPageSize == 0, kMisaligned, region_field(i, "size"), r.size, "a multiple of 4096");
     SNAPVM_RULE(r.size > 0, kFieldOutOfRange, region_field(i, "size"), r.size, "a non-empty region");
     SNAPVM_RULE(r.size <= UINT64_MAX - r.guest_address, kOverflow, region_field(i, "size"), r.size,
                 "guest_address + size within 64 bits");
@@ -84,7 +109,7 @@ Status check_regions(const DecodedSnapshotFile& f) {
               ? "regions sorted by address; regions[" + std::to_string(i - 1) + "] starts at " + hex(p.guest_address)
               : "disjoint regions; regions[" + std::to_string(i - 1) + "] ends at " + hex(p.end()));
     }
-    SNAPVM_RULE(off % kPage == 0, kMisaligned, region_field(i, "blob_offset"), off, "a multiple of 4096");
+    SNAPVM_RULE(off % abi::kPageSize == 0, kMisaligned, region_field(i, "blob_offset"), off, "a multiple of 4096");
     SNAPVM_RULE(r.size <= UINT64_MAX - off, kOverflow, region_field(i, "blob_offset"), off,
                 "blob_offset + size within 64 bits");
     if (i > 0) {
@@ -103,22 +128,13 @@ Status check_regions(const DecodedSnapshotFile& f) {
   return {};
 }
 
-// check_layout names config fields bare ("heap_size") and image problems "segment(s)": map each to
-// the file's field.
-Error translate_layout_error(const Error& e, const Layout& layout) {
-  std::string field = e.field;
-  if (field == "heap_size" || field == "stack_size" || field == "input_size" || field == "output_size") {
-    field = "config." + field;
-  } else if (field.rfind("segment", 0) == 0) {
-    field = "regions.count";
-    for (size_t i = 0; i < layout.regions.size(); ++i) {
-      if (e.value && layout.regions[i].guest_address == *e.value) field = region_field(i, "guest_address");
-    }
-  } else if (!field_offset(field)) {
-    field = "layout.memory_size";
-  }
-  std::string detail = e.detail + " (the layout must be what compute_layout makes of its config and image regions)";
-  return fail(ErrorCode::kFieldOutOfRange, field, e.value.value_or(0), std::move(detail));
+// check_layout names the layout's fields as the file does; the file gives them their offsets.
+Status check_file_layout(const Layout& layout) {
+  Status s = check_layout(layout);
+  if (s) return {};
+  Error e = std::move(s).error();
+  e.offset = field_offset(e.field).value_or(0);
+  return e;
 }
 
 Status check_segment_encoding(const char* name, const SegmentRegister& s) {
@@ -203,7 +219,7 @@ Status check_special_registers(const SpecialRegisters& s, const Layout& layout) 
   return {};
 }
 
-Status check_general_registers(const detail::SnapshotData& d) {
+Status check_general_registers(const detail::SnapshotMetadata& d) {
   const GeneralRegisters& g = d.vcpu.regs;
   const Layout& l = d.layout;
   auto executable = [&](uint64_t a) {
@@ -239,20 +255,21 @@ Status check_fpu(const FpuState& f) {
 
 }  // namespace
 
-Status validate_snapshot(const DecodedSnapshotFile& f, uint64_t file_size) {
+Status validate_snapshot(const DecodedSnapshotFile& f, uint64_t file_size, const DecodeOptions& options) {
+  TRY(check_platform(f, options));
   TRY(check_blob(f, file_size));
   TRY(check_regions(f));
-  if (Status s = check_layout(f.data.layout); !s) return translate_layout_error(s.error(), f.data.layout);
-  TRY(check_special_registers(f.data.vcpu.sregs, f.data.layout));
-  TRY(check_general_registers(f.data));
-  TRY(check_fpu(f.data.vcpu.fpu));
+  TRY(check_file_layout(f.meta.layout));
+  TRY(check_special_registers(f.meta.vcpu.sregs, f.meta.layout));
+  TRY(check_general_registers(f.meta));
+  TRY(check_fpu(f.meta.vcpu.fpu));
   return {};
 }
 
 Result<DecodedSnapshotFile> decode_and_validate(std::span<const uint8_t> bytes, uint64_t file_size,
                                                 const DecodeOptions& options) {
-  DecodedSnapshotFile f = TRY(decode_metadata(bytes, file_size, options));
-  TRY(validate_snapshot(f, file_size));
+  DecodedSnapshotFile f = TRY(decode_metadata(bytes, file_size));
+  TRY(validate_snapshot(f, file_size, options));
   return f;
 }
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 
@@ -12,6 +13,7 @@
 #include "snapshot/file_patch.h"
 #include "snapshot/test_snapshot.h"
 #include "snapvm/abi/layout.h"
+#include "snapvm/abi/ports.h"
 
 namespace snapvm::format {
 namespace {
@@ -49,8 +51,9 @@ std::function<uint64_t(uint64_t)> clear_bits(uint64_t bits) {
   return [bits](uint64_t v) { return v & ~bits; };
 }
 
-void expect_rejected(const std::vector<uint8_t>& file, ErrorCode code, const std::string& field) {
-  auto r = decode_and_validate(file, file.size(), {});
+void expect_rejected(const std::vector<uint8_t>& file, ErrorCode code, const std::string& field,
+                     const DecodeOptions& options = {}) {
+  auto r = decode_and_validate(file, file.size(), options);
   ASSERT_FALSE(r.has_value()) << "accepted; expected " << error_code_name(code) << " on " << field;
   const Error& e = r.error();
   EXPECT_EQ(error_code_name(e.code), error_code_name(code)) << e.to_string();
@@ -65,7 +68,7 @@ void expect_rejected(const std::vector<uint8_t>& file, ErrorCode code, const std
 void expect_decoded_rejected(const std::function<void(DecodedSnapshotFile&)>& edit, ErrorCode code,
                              const std::string& field) {
   std::vector<uint8_t> file = good_file();
-  DecodedSnapshotFile f = decode_metadata(file, file.size(), {}).value();
+  DecodedSnapshotFile f = decode_metadata(file, file.size()).value();
   edit(f);
   Status s = validate_snapshot(f, file.size());
   ASSERT_FALSE(s.has_value());
@@ -79,6 +82,48 @@ TEST(ValidateTest, AcceptsGoodFilesOfBothStages) {
     auto r = decode_and_validate(file, file.size(), {});
     EXPECT_TRUE(r.has_value()) << r.error().to_string();
   }
+}
+
+// ---- the platform -------------------------------------------------------------------------------
+
+uint64_t tag(const char* text) {
+  uint64_t v = 0;
+  std::memcpy(&v, text, std::min<size_t>(std::strlen(text), 8));
+  return v;
+}
+
+TEST(ValidateTest, RejectsOtherArchitecture) {
+  expect_rejected(edited("architecture", to(tag("aarch64"))), ErrorCode::kPlatformMismatch, "architecture");
+}
+
+TEST(ValidateTest, RejectsOtherAbiVersion) {
+  std::vector<uint8_t> file = edited("abi_version", to(abi::kAbiVersion + 1));
+  expect_rejected(file, ErrorCode::kAbiMismatch, "abi_version");
+  auto r = decode_and_validate(file, file.size(), {});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().to_string().find("regenerate"), std::string::npos) << r.error().to_string();
+}
+
+TEST(ValidateTest, RejectsOtherHypervisor) {
+  expect_rejected(edited("hypervisor", to(tag("hvf"))), ErrorCode::kPlatformMismatch, "hypervisor");
+}
+
+TEST(ValidateTest, RejectsOtherCpuVendor) {
+  DecodeOptions other;
+  other.cpu_vendor = host_cpu_vendor() == "GenuineIntel" ? "AuthenticAMD" : "GenuineIntel";
+  std::vector<uint8_t> file = good_file();
+  expect_rejected(file, ErrorCode::kPlatformMismatch, "cpu_vendor", other);
+  auto r = decode_and_validate(file, file.size(), other);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().value, tag(host_cpu_vendor().c_str())) << r.error().to_string();
+  EXPECT_NE(r.error().detail.find(*other.cpu_vendor), std::string::npos) << r.error().to_string();
+}
+
+TEST(ValidateTest, PlatformRuleComesFirst) {
+  // A file from another machine says so, whatever else is wrong with it.
+  std::vector<uint8_t> file = edited("hypervisor", to(tag("hvf")));
+  ASSERT_TRUE(set_field(file, "regs.rip", 0));
+  expect_rejected(file, ErrorCode::kPlatformMismatch, "hypervisor");
 }
 
 // ---- the file and the blob ----------------------------------------------------------------------
@@ -106,10 +151,26 @@ TEST(ValidateTest, RejectsUnreferencedBlobBytes) {
   expect_rejected(file, ErrorCode::kFieldOutOfRange, "blob_size");
 }
 
+TEST(ValidateTest, RejectsMisalignedFileBlobOffset) {
+  // Decoding already holds blob_offset to header_length (a page multiple): only a decoded file reaches this.
+  expect_decoded_rejected([](DecodedSnapshotFile& f) { f.blob_offset += 0x800; }, ErrorCode::kMisaligned,
+                          "blob_offset");
+}
+
+TEST(ValidateTest, RejectsBlobEndPastSixtyFourBits) {
+  expect_decoded_rejected([](DecodedSnapshotFile& f) { f.blob_offset = UINT64_MAX & ~uint64_t{0xfff}; },
+                          ErrorCode::kOverflow, "blob_size");
+}
+
 // ---- regions ------------------------------------------------------------------------------------
 
 TEST(ValidateTest, RejectsZeroRegionCount) {
-  expect_decoded_rejected([](DecodedSnapshotFile& f) { f.data.layout.regions.clear(); }, ErrorCode::kFieldOutOfRange,
+  expect_decoded_rejected([](DecodedSnapshotFile& f) { f.meta.layout.regions.clear(); }, ErrorCode::kFieldOutOfRange,
+                          "regions.count");
+}
+
+TEST(ValidateTest, RejectsRegionWithoutBlobOffset) {
+  expect_decoded_rejected([](DecodedSnapshotFile& f) { f.region_offsets.pop_back(); }, ErrorCode::kFieldOutOfRange,
                           "regions.count");
 }
 
@@ -192,9 +253,9 @@ TEST(ValidateTest, RejectsBlobRangeOutsideBlob) {
 // ---- the layout ---------------------------------------------------------------------------------
 
 TEST(ValidateTest, RejectsLayoutNotComputedFromItsConfig) {
-  expect_rejected(edited("layout.heap_base", [](uint64_t v) { return v + 0x1000; }), ErrorCode::kFieldOutOfRange,
+  expect_rejected(edited("layout.heap_base", [](uint64_t v) { return v + 0x1000; }), ErrorCode::kLayoutMismatch,
                   "layout.heap_base");
-  expect_rejected(edited("layout.page_table_base", to(0x2000)), ErrorCode::kFieldOutOfRange, "layout.page_table_base");
+  expect_rejected(edited("layout.page_table_base", to(0x2000)), ErrorCode::kLayoutMismatch, "layout.page_table_base");
 }
 
 TEST(ValidateTest, RejectsConfigOutOfBounds) {
@@ -202,7 +263,12 @@ TEST(ValidateTest, RejectsConfigOutOfBounds) {
 }
 
 TEST(ValidateTest, RejectsRegionDisagreeingWithLayout) {
-  expect_rejected(edited("regions[3].flags", to(kRegionRead)), ErrorCode::kFieldOutOfRange, "regions[3].flags");
+  expect_rejected(edited("regions[3].flags", to(kRegionRead)), ErrorCode::kLayoutMismatch, "regions[3].flags");
+}
+
+TEST(ValidateTest, RejectsImageBelowTheImageBase) {
+  expect_rejected(edited("regions[1].guest_address", to(abi::kDefaultImageBase - 0x1000)), ErrorCode::kFieldOutOfRange,
+                  "regions[1].guest_address");
 }
 
 TEST(ValidateTest, RejectsImageWithoutExecutableRegion) {
@@ -343,6 +409,14 @@ TEST(ValidateTest, RejectsMovedTss) {
   expect_rejected(edited("sregs.tr.limit", to(0xfffff)), ErrorCode::kBadSpecialRegisters, "sregs.tr.limit");
   expect_rejected(edited("sregs.tr.selector", to(0x30)), ErrorCode::kBadSpecialRegisters, "sregs.tr.selector");
   expect_rejected(edited("sregs.tr.type", to(9)), ErrorCode::kBadSpecialRegisters, "sregs.tr.type");
+}
+
+TEST(ValidateTest, RejectsUnusableTr) {
+  expect_rejected(edited("sregs.tr.unusable", to(1)), ErrorCode::kBadSpecialRegisters, "sregs.tr.unusable");
+}
+
+TEST(ValidateTest, RejectsTrAsCodeOrDataSegment) {
+  expect_rejected(edited("sregs.tr.s", to(1)), ErrorCode::kBadSpecialRegisters, "sregs.tr.s");
 }
 
 TEST(ValidateTest, RejectsNonBinarySegmentBits) {

@@ -65,10 +65,15 @@ struct Layout {
 
 // Places the buffers, heap and stack after the image (with guard pages between) and the page tables
 // after everything. `image_regions` must be sorted, page aligned, disjoint, at or above the image base.
+// Errors name the inputs: kInvalidConfig on a config field ("heap_size"), kImageLayout on
+// "image_regions" or "image_regions[j].guest_address" / ".flags".
 Result<Layout> compute_layout(const SandboxConfig& config, std::vector<Region> image_regions);
 
 // Checks a layout read from somewhere untrusted: equal to what compute_layout makes from its config
-// and image regions. Errors name the field.
+// and image regions. Errors name the layout's fields as a snapshot file does: kFieldOutOfRange on
+// "config.heap_size", "regions[i].guest_address", "regions.count" or "layout.memory_size" for inputs
+// compute_layout refuses; kLayoutMismatch on the first field that differs ("layout.heap_base",
+// "regions[4].flags").
 Status check_layout(const Layout& layout);
 
 }  // namespace snapvm

@@ -22,7 +22,8 @@ namespace snapvm {
 
 namespace detail {
 struct SnapshotData;
-}
+struct SnapshotAccess;  // the engine's way in (engine/snapshot/snapshot_access.h)
+}  // namespace detail
 
 enum class DigestAlgorithm : uint32_t { kBlake3_256 = 1, kXxh3_128 = 2 };
 std::string_view digest_algorithm_name(DigestAlgorithm a);  // "blake3-256", "xxh3-128"
@@ -74,10 +75,10 @@ class Snapshot {
   std::optional<DigestAlgorithm> digest_algorithm() const;
   std::optional<Digest> digest() const;
 
-  const std::shared_ptr<const detail::SnapshotData>& data() const { return data_; }
+ private:
+  friend struct detail::SnapshotAccess;
   explicit Snapshot(std::shared_ptr<const detail::SnapshotData> data) : data_(std::move(data)) {}
 
- private:
   std::shared_ptr<const detail::SnapshotData> data_;
 };
 
