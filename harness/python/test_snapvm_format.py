@@ -246,6 +246,25 @@ class Fresh(unittest.TestCase):
                     compare_with_cpp(self, sf.decode(data), cpp_inspect(self, data), data)
 
 
+class Baked(unittest.TestCase):
+    """Files `snapvm bake` writes now from the sample guest (after init, and before init with XXH3):
+    needs /dev/kvm, so ctest runs it in the kvm label."""
+
+    def test_baked_files(self):
+        if not os.path.exists("/dev/kvm"):
+            if os.environ.get("SNAPVM_REQUIRE_KVM") == "1":
+                self.fail("SNAPVM_REQUIRE_KVM=1 but /dev/kvm is missing")
+            self.skipTest("no /dev/kvm")
+        with tempfile.TemporaryDirectory() as out:
+            for name, flags in (("after.svm", []), ("before-xxh3.svm", ["--before-init", "--digest", "xxh3"])):
+                with self.subTest(file=name):
+                    path = os.path.join(out, name)
+                    p = snapvm("bake", ARGS.sample_guest, "-o", path, "--heap", "64K", *flags)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    data = read(path)
+                    compare_with_cpp(self, sf.decode(data), cpp_inspect(self, data), data)
+
+
 def golden(name="sample-after-init"):
     return for_this_host(read(os.path.join(ARGS.source, "corpus", "golden", "v1", name + ".svm")))
 
