@@ -89,19 +89,26 @@ std::filesystem::path sample_guest_path() {
   return SNAPVM_SAMPLE_GUEST;
 }
 
-Result<const BakedSnapshot*> baked_snapshot(uint64_t heap) {
+std::filesystem::path heavy_init_guest_path() {
+  if (const char* p = std::getenv("SNAPVM_HEAVY_INIT_GUEST"); p != nullptr && *p != '\0') return p;
+  return SNAPVM_HEAVY_INIT_GUEST;
+}
+
+namespace {
+// One cache for every guest: keyed by the file stem, "<guest>-heap-<size>".
+Result<const BakedSnapshot*> bake(const std::filesystem::path& elf, const HostFunctions& host, const std::string& guest,
+                                  uint64_t heap) {
   static std::mutex mu;
-  static std::map<uint64_t, BakedSnapshot> cache;
+  static std::map<std::string, BakedSnapshot> cache;
   std::lock_guard lock(mu);
-  if (auto it = cache.find(heap); it != cache.end()) return &it->second;
+  const std::string stem = guest + "-heap-" + size_label(heap);
+  if (auto it = cache.find(stem); it != cache.end()) return &it->second;
 
   SandboxConfig config;
   config.heap_size = heap;
-  MultiUseSandbox sandbox = TRY(
-      SandboxBuilder::from_elf(sample_guest_path(), config).host_functions(harness::sample_host_functions()).build());
+  MultiUseSandbox sandbox = TRY(SandboxBuilder::from_elf(elf, config).host_functions(host).build());
   Snapshot snapshot = TRY(sandbox.snapshot());
   BakedSnapshot baked;
-  const std::string stem = "sample-heap-" + size_label(heap);
   baked.blake3 = scratch_dir() / (stem + ".blake3.svm");
   baked.xxh3 = scratch_dir() / (stem + ".xxh3.svm");
   SaveOptions options;
@@ -109,7 +116,16 @@ Result<const BakedSnapshot*> baked_snapshot(uint64_t heap) {
   TRY(snapshot.to_file(baked.blake3, options));
   options.digest = DigestAlgorithm::kXxh3_128;
   TRY(snapshot.to_file(baked.xxh3, options));
-  return &cache.emplace(heap, std::move(baked)).first->second;
+  return &cache.emplace(stem, std::move(baked)).first->second;
+}
+}  // namespace
+
+Result<const BakedSnapshot*> baked_snapshot(uint64_t heap) {
+  return bake(sample_guest_path(), harness::sample_host_functions(), "sample", heap);
+}
+
+Result<const BakedSnapshot*> baked_heavy_init_snapshot(uint64_t heap) {
+  return bake(heavy_init_guest_path(), {}, "heavy-init", heap);
 }
 
 Result<MemoryUse> read_memory_use() {

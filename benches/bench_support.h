@@ -1,7 +1,7 @@
 // bench_support.h: what every snapvm benchmark binary shares: the KVM check (skip with the reason, or
 // fail under SNAPVM_REQUIRE_KVM=1), failure accounting (a benchmark that cannot do its work makes the
 // binary exit non-zero, so the ctest smoke runs catch rot), the heap sizes and their labels, the
-// sample guest, snapshot files baked once per process, and resident-memory readings.
+// sample and heavy-init guests, snapshot files baked once per process, and resident-memory readings.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -39,13 +39,24 @@ const std::filesystem::path& scratch_dir();
 // The sample guest ELF (SNAPVM_SAMPLE_GUEST overrides the path compiled in).
 std::filesystem::path sample_guest_path();
 
-// Snapshot files of the sample guest right after initialisation with `heap` bytes of heap, written
-// with each digest. Baked on first use (ELF init, snapshot, save), then reused by the whole process.
+// The heavy-init guest ELF (SNAPVM_HEAVY_INIT_GUEST overrides the path compiled in). It needs no host
+// functions; its initialised state is heavy_init_state(heap) bytes (the rule in guest/README.md).
+std::filesystem::path heavy_init_guest_path();
+inline constexpr uint64_t kHeavyInitReserve = 1 * kMiB;
+inline constexpr uint64_t heavy_init_state(uint64_t heap) {
+  return heap >= 2 * kHeavyInitReserve ? heap - kHeavyInitReserve : heap / 2;
+}
+// The heap that gives `state` bytes of initialised state (state >= 1 MiB).
+inline constexpr uint64_t heavy_init_heap(uint64_t state) { return state + kHeavyInitReserve; }
+
+// Snapshot files of a guest right after initialisation with `heap` bytes of heap, written with each
+// digest. Baked on first use (ELF init, snapshot, save), then reused by the whole process.
 struct BakedSnapshot {
   std::filesystem::path blake3;
   std::filesystem::path xxh3;
 };
-Result<const BakedSnapshot*> baked_snapshot(uint64_t heap);
+Result<const BakedSnapshot*> baked_snapshot(uint64_t heap);  // the sample guest
+Result<const BakedSnapshot*> baked_heavy_init_snapshot(uint64_t heap);
 
 // Seconds between two steady_clock points, for State::SetIterationTime.
 using Clock = std::chrono::steady_clock;

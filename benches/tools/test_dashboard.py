@@ -65,11 +65,12 @@ def check_structure(page: str):
     charts = svgs(page)
     expected = {"chart-cold-start": "Cold start to a completed Echo call, by heap size",
                 "chart-speedup": "Speedup of cold start from a snapshot over ELF init",
+                "chart-heavy-init": "Heavy-init guest: cold start by initialised state",
                 "chart-restore": "Restore cost by pages dirtied since the snapshot",
                 "chart-digest": "Hashing a 256 MiB blob against reading it",
                 "chart-history-128K": "Cold start across runs, 128 KiB heap",
                 "chart-history-256M": "Cold start across runs, 256 MiB heap"}
-    check(set(charts) == set(expected), f"six charts with the expected ids (got {sorted(charts)})")
+    check(set(charts) == set(expected), f"seven charts with the expected ids (got {sorted(charts)})")
     for cid, t in expected.items():
         if cid in charts:
             check(title(charts[cid]) == t, f"{cid}: <title> is {t!r}")
@@ -90,6 +91,12 @@ def check_structure(page: str):
         check(count(s, "rect", "bar") == 12, "speedup: a bar per snapshot path and heap size (12)")
         check(count(s, "line", "target") == 1, "speedup: the 50x target line")
         check(any("123.3x" in title(r) for r in s.iter(SVG_NS + "rect")), "speedup: unchecked at 256 MiB is 123.3x")
+    hi = charts.get("chart-heavy-init")
+    if hi is not None:
+        check(count(hi, "path", "series") == 4, "heavy init: one line per path (4)")
+        check(count(hi, "circle", "marker") == 12, "heavy init: a marker per path and state size (12)")
+        check(any("60.0x faster" in title(m) for m in hi.iter(SVG_NS + "circle")),
+              "heavy init: XXH3 at 64 MiB of state is 60.0x faster than ELF init")
     for heap in ("128K", "256M"):
         h = charts.get(f"chart-history-{heap}")
         if h is not None:
@@ -125,6 +132,7 @@ def check_without_kvm(work: str):
     with open(out, encoding="utf-8") as f:
         charts = svgs(f.read())
     check(count(charts["chart-cold-start"], "text", "no-data") == 1, "no KVM: cold start chart says so")
+    check(count(charts["chart-heavy-init"], "text", "no-data") == 1, "no KVM: heavy-init chart says so")
     check(count(charts["chart-digest"], "rect", "bar") == 6, "no KVM: digest chart still drawn")
 
 

@@ -102,6 +102,27 @@ class GbenchTest(unittest.TestCase):
         self.assertAlmostEqual(flat.value(ms), 0.64 / 0.58, places=6)
         self.assertTrue(flat.meets(flat.value(ms)))
 
+    def test_heavy_init_speedup_ratios(self):
+        # sample: heavy-init guest at 64 MiB of state, ELF 240 ms, BLAKE3 48 ms, XXH3 4 ms, unchecked 0.66 ms
+        ms = gbench.measurements(gbench.load(SAMPLE))
+        ratios = {r.key: r for r in gbench.RATIOS}
+        blake3 = ratios["heavy_init_speedup_vs_elf/snapshot_blake3"]
+        xxh3 = ratios["heavy_init_speedup_vs_elf/snapshot_xxh3"]
+        unchecked = ratios["heavy_init_speedup_vs_elf/snapshot_unchecked"]
+        self.assertEqual(blake3.inputs, ["cold_start_heavy/elf/state:64M", "cold_start_heavy/snapshot_blake3/state:64M"])
+        self.assertAlmostEqual(blake3.value(ms), 240.0 / 48.0, places=6)
+        self.assertAlmostEqual(xxh3.value(ms), 240.0 / 4.0, places=6)
+        self.assertEqual((blake3.target, blake3.better), ((">=", 50.0), "higher"))
+        self.assertFalse(blake3.meets(blake3.value(ms)))
+        self.assertTrue(xxh3.meets(xxh3.value(ms)))
+        self.assertIsNone(unchecked.target)  # the bar is for verified starts only
+        self.assertAlmostEqual(unchecked.value(ms), 240.0 / 0.66, places=6)
+        self.assertEqual(ms["cold_start_heavy/elf/state:64M"].counters["state_bytes"], 64 << 20)
+        # without the heavy-init rows (an older run) the ratios read "not measured", the others still compute
+        older = {k: v for k, v in ms.items() if not k.startswith("cold_start_heavy/")}
+        self.assertIsNone(blake3.value(older))
+        self.assertIsNotNone(ratios["flat_heap/snapshot_unchecked"].value(older))
+
 
 class ConvertTest(unittest.TestCase):
     def test_github_and_bencher_formats(self):
@@ -142,6 +163,14 @@ class GateTest(unittest.TestCase):
                                                                  digest_vs_read__xxh3_file=1.0))
         self.assertIn("no regression", p.stdout)
         self.assertIn("MISS", p.stdout)  # the sample misses some design targets: reported, not fatal
+
+    def test_heavy_init_speedup_regression_fails(self):
+        # higher is better: xxh3 at 60x against a baseline of 100x is 40% worse
+        base = self.baseline(heavy_init_speedup_vs_elf__snapshot_xxh3=100.0)
+        p = tool("gate.py", SAMPLE, "--baseline", base, check=False)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("heavy_init_speedup_vs_elf/snapshot_xxh3", p.stdout)
+        tool("gate.py", SAMPLE, "--baseline", self.baseline(heavy_init_speedup_vs_elf__snapshot_xxh3=70.0))
 
     def test_regression_beyond_threshold_fails(self):
         p = tool("gate.py", SAMPLE, "--baseline", self.baseline(flat_heap__snapshot_unchecked=0.8), check=False)
