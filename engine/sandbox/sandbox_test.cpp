@@ -339,13 +339,12 @@ TEST_F(SandboxTest, RestoreRefusesASnapshotOfAnotherLayout) {
 
 TEST(SandboxSetup, FailingHostFunctionEndsTheCallWithItsError) {
   SNAPVM_REQUIRE_KVM();
-  auto sb = SandboxBuilder::from_elf(testing::sample_guest_path())
-                .host_function("HostAdd",
-                               [](int64_t, int64_t) -> Result<int64_t> {
-                                 return make_error(ErrorCode::kInvalidConfig, "HostAdd", "refused on purpose");
-                               })
-                .host_function("HostEcho", [](std::string s) { return s; })
-                .build();
+  HostFunctions host;
+  ASSERT_OK(host.add_typed("HostAdd", [](int64_t, int64_t) -> Result<int64_t> {
+    return make_error(ErrorCode::kInvalidConfig, "HostAdd", "refused on purpose");
+  }));
+  ASSERT_OK(host.add_typed("HostEcho", [](std::string s) { return s; }));
+  auto sb = SandboxBuilder::from_elf(testing::sample_guest_path()).host_functions(host).build();
   ASSERT_OK(sb);
   auto r = sb->call("CallHostAdd", {int64_t{1}, int64_t{2}});
   ASSERT_FALSE(r);
@@ -391,9 +390,9 @@ TEST(SandboxSetup, InitTimeoutLeavesAQuickInitialisationAlone) {
 
 TEST(SandboxSetup, MissingHostFunctionIsRefusedAtInitialisation) {
   SNAPVM_REQUIRE_KVM();
-  auto sb = SandboxBuilder::from_elf(testing::sample_guest_path())
-                .host_function("HostAdd", [](int64_t a, int64_t b) { return a + b; })
-                .build();
+  HostFunctions host;
+  ASSERT_OK(host.add_typed("HostAdd", [](int64_t a, int64_t b) { return a + b; }));
+  auto sb = SandboxBuilder::from_elf(testing::sample_guest_path()).host_functions(host).build();
   ASSERT_FALSE(sb);
   EXPECT_EQ(sb.error().code, ErrorCode::kHostFunctionMissing);
   EXPECT_EQ(sb.error().field, "HostEcho");
@@ -401,10 +400,10 @@ TEST(SandboxSetup, MissingHostFunctionIsRefusedAtInitialisation) {
 
 TEST(SandboxSetup, HostFunctionWithOtherSignatureIsRefused) {
   SNAPVM_REQUIRE_KVM();
-  auto sb = SandboxBuilder::from_elf(testing::sample_guest_path())
-                .host_function("HostAdd", [](int32_t a, int32_t b) { return a + b; })
-                .host_function("HostEcho", [](std::string s) { return s; })
-                .build();
+  HostFunctions host;
+  ASSERT_OK(host.add_typed("HostAdd", [](int32_t a, int32_t b) { return a + b; }));
+  ASSERT_OK(host.add_typed("HostEcho", [](std::string s) { return s; }));
+  auto sb = SandboxBuilder::from_elf(testing::sample_guest_path()).host_functions(host).build();
   ASSERT_FALSE(sb);
   EXPECT_EQ(sb.error().code, ErrorCode::kHostFunctionSignature);
 }
