@@ -46,7 +46,7 @@ Result<std::unique_ptr<Machine>> Machine::from_elf(const ElfImage& image, const 
 Result<std::unique_ptr<Machine>> Machine::from_snapshot(const Snapshot& snapshot) {
   const std::shared_ptr<const SnapshotData>& data = snapshot.data();
   auto m = std::unique_ptr<Machine>(new Machine(TRY(assemble_from_snapshot(*data))));
-  m->program_ = program_of(*data);
+  load_program(m->program_, *data);
   m->base_ = data;
   return m;
 }
@@ -166,7 +166,7 @@ Status Machine::restore(const Snapshot& snapshot) {
 Status Machine::restore_inner(const Snapshot& snapshot) {
   const std::shared_ptr<const SnapshotData>& data = snapshot.data();
   last_restore_pages_ = TRY(restore_state(persist_parts(), *data, data == base_));
-  program_ = program_of(*data);
+  load_program(program_, *data);
   base_ = data;
   dirty_.clear();
   poisoned_ = false;

@@ -59,8 +59,12 @@ uint64_t copy_back_dirty_pages(const PersistParts& parts, const MemoryBlob& blob
 }
 }  // namespace
 
-GuestProgram program_of(const SnapshotData& data) {
-  return GuestProgram{data.stage, data.entrypoint, data.dispatch, Manifest{data.guest_functions, data.host_functions}};
+void load_program(GuestProgram& program, const SnapshotData& data) {
+  program.stage = data.stage;
+  program.entrypoint = data.entrypoint;
+  program.dispatch = data.dispatch;
+  program.manifest.guest_functions = data.guest_functions;
+  program.manifest.host_functions = data.host_functions;
 }
 
 bool snapshot_file_shrank(const SnapshotData& data) { return data.memory.guard.tripped(); }

@@ -35,7 +35,8 @@ struct PersistParts {
   DirtyTracker& dirty;
 };
 
-GuestProgram program_of(const SnapshotData& data);
+// Sets `program` to what `data` records. Assigns in place, so a restore reuses the storage it has.
+void load_program(GuestProgram& program, const SnapshotData& data);
 // True when the snapshot's file shrank after it was mapped (its missing pages read as zeros).
 bool snapshot_file_shrank(const SnapshotData& data);
 
