@@ -33,6 +33,18 @@ class InterruptState {
   std::atomic<bool> cancel_requested_{false};
 };
 
+// begin_call() for the lifetime of a scope: one run of the vCPU.
+class InterruptScope {
+ public:
+  InterruptScope(InterruptState& state, kvm_run* run) : state_(state) { state_.begin_call(run); }
+  ~InterruptScope() { state_.end_call(); }
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+
+ private:
+  InterruptState& state_;
+};
+
 // A one-shot timer that interrupts this thread's vCPU at the deadline. No timer when `timeout` is empty.
 class CallTimer {
  public:

@@ -8,15 +8,10 @@
 
 namespace snapvm::detail {
 
-namespace {
-constexpr uint64_t kPage = 4096;
-}
-
 Result<GuestMemory> GuestMemory::create(uint64_t size) {
   auto m = Mapping::anonymous(size, PROT_READ | PROT_WRITE);
   if (!m) return std::move(m).error();
-  uint64_t pages = size / kPage;
-  return GuestMemory(std::move(*m), (pages + 63) / 64);
+  return GuestMemory(std::move(*m));
 }
 
 Status GuestMemory::map_private(uint64_t guest_address, uint64_t size, int fd, uint64_t file_offset) {
@@ -54,13 +49,6 @@ Result<uint64_t> GuestMemory::read_u64(uint64_t address) const {
   uint64_t v;
   std::memcpy(&v, r.data(), 8);
   return v;
-}
-
-void GuestMemory::mark_host_write(uint64_t address, uint64_t length) {
-  if (length == 0) return;
-  for (uint64_t p = address / kPage; p <= (address + length - 1) / kPage; ++p) {
-    host_dirty_[p / 64] |= 1ull << (p % 64);
-  }
 }
 
 }  // namespace snapvm::detail

@@ -1,7 +1,6 @@
 // guest_memory.h: the host mapping behind a VM's memory slot. One reservation of memory_size bytes;
 // regions of a snapshot are mapped over it MAP_PRIVATE|MAP_FIXED (copy-on-write from the blob's fd).
-// Every host access is bounds-checked, and host writes are recorded for restore (KVM's dirty log only
-// sees the guest's writes).
+// Every host access is bounds-checked. (Host writes are recorded by the DirtyTracker.)
 #pragma once
 
 #include <cstdint>
@@ -33,16 +32,9 @@ class GuestMemory {
   // Drops the guards of file mappings (after every region was mapped anew).
   void clear_file_guards() { guards_.clear(); }
 
-  void mark_host_write(uint64_t address, uint64_t length);
-  // One bit per page; bits set by mark_host_write.
-  std::vector<uint64_t>& host_dirty() { return host_dirty_; }
-  const std::vector<uint64_t>& host_dirty() const { return host_dirty_; }
-  size_t bitmap_words() const { return host_dirty_.size(); }
-
  private:
-  GuestMemory(Mapping m, size_t words) : mapping_(std::move(m)), host_dirty_(words, 0) {}
+  explicit GuestMemory(Mapping m) : mapping_(std::move(m)) {}
   Mapping mapping_;
-  std::vector<uint64_t> host_dirty_;
   std::vector<FileGuard> guards_;
 };
 

@@ -54,10 +54,6 @@ Result<UninitializedSandbox> UninitializedSandbox::from_elf_bytes(std::span<cons
   return UninitializedSandbox(std::move(m));
 }
 
-Status UninitializedSandbox::register_host_function(std::string name, Signature signature, HostFunction fn) {
-  return host_functions_.add(std::move(name), std::move(signature), std::move(fn));
-}
-
 Result<Snapshot> UninitializedSandbox::snapshot() { return machine_->snapshot(); }
 
 Result<MultiUseSandbox> UninitializedSandbox::evolve(const CallOptions& init) && {
@@ -110,17 +106,6 @@ SandboxBuilder SandboxBuilder::from_elf(std::filesystem::path path, SandboxConfi
   return b;
 }
 
-SandboxBuilder SandboxBuilder::from_snapshot(Snapshot snapshot) {
-  SandboxBuilder b;
-  b.snapshot_ = std::move(snapshot);
-  return b;
-}
-
-SandboxBuilder& SandboxBuilder::host_function(std::string name, Signature signature, HostFunction fn) {
-  if (status_) status_ = host_functions_.add(std::move(name), std::move(signature), std::move(fn));
-  return *this;
-}
-
 SandboxBuilder& SandboxBuilder::host_functions(const HostFunctions& functions) {
   for (const auto& [name, entry] : functions.entries()) {
     if (!status_) break;
@@ -141,12 +126,8 @@ SandboxBuilder& SandboxBuilder::init_timeout(std::chrono::nanoseconds timeout) {
 
 Result<MultiUseSandbox> SandboxBuilder::build() {
   TRY(status_);
-  if (snapshot_) return MultiUseSandbox::from_snapshot(*snapshot_, std::move(host_functions_), std::move(log_), init_);
-  if (!elf_) return make_error(ErrorCode::kInvalidConfig, "builder", "neither an ELF nor a snapshot was given");
-  auto sandbox = TRY(UninitializedSandbox::from_elf_file(*elf_, config_));
-  for (auto& [name, entry] : host_functions_.entries()) {
-    TRY(sandbox.register_host_function(name, entry.signature, entry.fn));
-  }
+  auto sandbox = TRY(UninitializedSandbox::from_elf_file(elf_, config_));
+  sandbox.set_host_functions(std::move(host_functions_));
   sandbox.set_log_callback(std::move(log_));
   return std::move(sandbox).evolve(init_);
 }

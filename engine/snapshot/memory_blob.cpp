@@ -11,6 +11,7 @@
 #include <string>
 
 #include "memory/fd_io.h"
+#include "memory/page_bitmap.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm/layout.h"
 
@@ -60,30 +61,34 @@ Result<MemoryBlob> make_memory_blob(const std::vector<std::span<const uint8_t>>&
     return e;
   }
   // A page is read only if it may hold data; of those, all-zero ones stay holes and cost no memory.
-  auto may_hold = [&](uint64_t blob_page) {
-    return may_hold_data == nullptr || (((*may_hold_data)[blob_page / 64] >> (blob_page % 64)) & 1) != 0;
-  };
-  // Write runs of non-zero pages.
+  // Runs of consecutive non-zero pages are written with one pwrite each.
   for (size_t i = 0; i < regions.size(); ++i) {
     const uint8_t* src = regions[i].data();
     const uint64_t pages = regions[i].size() / kPage, first = offsets[i] / kPage;
-    auto has_data = [&](uint64_t p) { return may_hold(first + p) && !is_zero_page(src + p * kPage); };
-    uint64_t p = 0;
-    while (p < pages) {
-      if (may_hold_data != nullptr && (*may_hold_data)[(first + p) / 64] == 0) {
-        p += 64 - (first + p) % 64;  // 64 known-zero pages at once
-        continue;
+    uint64_t run = 0, run_end = 0;  // [run, run_end): pages of this region waiting to be written
+    Status written;
+    auto flush = [&]() {
+      if (run_end > run && written) {
+        written = pwrite_all(fd.get(), src + run * kPage, (run_end - run) * kPage, offsets[i] + run * kPage,
+                             ErrorCode::kSyscall, "pwrite(memfd)");
       }
-      if (!has_data(p)) {
-        ++p;
-        continue;
+      run = run_end = 0;
+    };
+    auto visit = [&](uint64_t p) {
+      if (is_zero_page(src + p * kPage)) return;
+      if (p != run_end || run == run_end) {  // not contiguous with the run (or no run yet)
+        flush();
+        run = p;
       }
-      uint64_t run = p + 1;
-      while (run < pages && has_data(run)) ++run;
-      TRY(pwrite_all(fd.get(), src + p * kPage, (run - p) * kPage, offsets[i] + p * kPage, ErrorCode::kSyscall,
-                     "pwrite(memfd)"));
-      p = run;
+      run_end = p + 1;
+    };
+    if (may_hold_data == nullptr) {
+      for (uint64_t p = 0; p < pages; ++p) visit(p);
+    } else {
+      for_each_set_page(*may_hold_data, first, first + pages, [&](uint64_t blob_page) { visit(blob_page - first); });
     }
+    flush();
+    TRY(written);
   }
 
   Mapping mapping = TRY(Mapping::file(fd.get(), 0, total, PROT_READ, MAP_SHARED));

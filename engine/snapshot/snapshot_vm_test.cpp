@@ -60,14 +60,14 @@ TEST_F(SnapshotVmTest, ColdStartFromFileAndCall) {
   EXPECT_EQ(*sb->call_as<int64_t>("CallHostAdd", {int64_t{1}, int64_t{2}}), 3);
 }
 
-TEST_F(SnapshotVmTest, BuilderStartsFromALoadedFile) {
+TEST_F(SnapshotVmTest, LoadedFileCallsTheHostFunctionsGivenAtStart) {
   bake(file("a.svm"));
   auto snap = Snapshot::from_file_unchecked(file("a.svm"));
   ASSERT_OK(snap);
-  auto sb = SandboxBuilder::from_snapshot(*snap)
-                .host_function("HostAdd", [](int64_t a, int64_t b) { return a * b; })
-                .host_function("HostEcho", [](std::string s) { return s + "!"; })
-                .build();
+  HostFunctions host;
+  ASSERT_OK(host.add_typed("HostAdd", [](int64_t a, int64_t b) { return a * b; }));
+  ASSERT_OK(host.add_typed("HostEcho", [](std::string s) { return s + "!"; }));
+  auto sb = MultiUseSandbox::from_snapshot(*snap, host);
   ASSERT_OK(sb);
   EXPECT_EQ(*sb->call_as<int64_t>("CallHostAdd", {int64_t{6}, int64_t{7}}), 42);
 }

@@ -85,10 +85,7 @@ int bake(const BakeArgs& a) {
   if (a.before_init) {
     snap = un->snapshot();
   } else {
-    HostFunctions host = harness::sample_host_functions();
-    for (const auto& [name, entry] : host.entries()) {
-      (void)un->register_host_function(name, entry.signature, entry.fn);
-    }
+    un->set_host_functions(harness::sample_host_functions());
     auto sb = std::move(*un).evolve();
     if (!sb) return report(sb.error());
     sandbox.emplace(std::move(*sb));

@@ -1,6 +1,12 @@
 // sandbox.h: sandboxes. An UninitializedSandbox holds a guest ELF loaded into a fresh VM; evolve()
 // runs the guest's initialisation and gives a MultiUseSandbox, which takes calls, snapshots and
 // restores. A MultiUseSandbox can also start straight from a Snapshot (cold start from a file).
+//
+// Which entry point to use:
+// - from an ELF: SandboxBuilder::from_elf(path).host_functions(set).build(); or, to take a
+//   before-initialisation snapshot, UninitializedSandbox::from_elf_file, set_host_functions, evolve.
+// - from a Snapshot (taken, or loaded with Snapshot::from_file): MultiUseSandbox::from_snapshot.
+// Host functions are registered once in a HostFunctions set (see host_functions.h) and handed over whole.
 #pragma once
 
 #include <chrono>
@@ -52,11 +58,8 @@ class UninitializedSandbox {
                                                     const SandboxConfig& config = {});
   static Result<UninitializedSandbox> from_elf_bytes(std::span<const uint8_t> elf, const SandboxConfig& config = {});
 
-  Status register_host_function(std::string name, Signature signature, HostFunction fn);
-  template <typename F>
-  Status register_host_function(std::string name, F f) {
-    return host_functions_.add_typed(std::move(name), std::move(f));
-  }
+  // The host functions the guest may call (checked against what it requires when it initialises).
+  void set_host_functions(HostFunctions functions) { host_functions_ = std::move(functions); }
   void set_log_callback(LogCallback cb) { log_ = std::move(cb); }
 
   // A before-initialisation snapshot: memory with the image loaded, the vCPU at the ELF entry.
@@ -116,29 +119,22 @@ class MultiUseSandbox {
   std::unique_ptr<detail::Machine> machine_;
 };
 
-// Builder for either path, so callers register host functions the same way for both.
+// A ready MultiUseSandbox from a guest ELF in one expression: load, host functions, initialisation.
 class SandboxBuilder {
  public:
   static SandboxBuilder from_elf(std::filesystem::path path, SandboxConfig config = {});
-  static SandboxBuilder from_snapshot(Snapshot snapshot);
 
-  SandboxBuilder& host_function(std::string name, Signature signature, HostFunction fn);
-  template <typename F>
-  SandboxBuilder& host_function(std::string name, F f) {
-    if (status_) status_ = host_functions_.add_typed(std::move(name), std::move(f));
-    return *this;
-  }
+  // Adds every function of `functions` (a name given twice fails build() with kDuplicateHostFunction).
   SandboxBuilder& host_functions(const HostFunctions& functions);
   SandboxBuilder& log_callback(LogCallback cb);
-  // Bounds the guest's initialisation (from an ELF, or a before-init snapshot); unbounded by default.
+  // Bounds the guest's initialisation; unbounded by default.
   SandboxBuilder& init_timeout(std::chrono::nanoseconds timeout);
   Result<MultiUseSandbox> build();
 
  private:
   SandboxBuilder() = default;
-  std::optional<std::filesystem::path> elf_;
+  std::filesystem::path elf_;
   SandboxConfig config_;
-  std::optional<Snapshot> snapshot_;
   HostFunctions host_functions_;
   LogCallback log_;
   CallOptions init_;
