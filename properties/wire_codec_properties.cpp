@@ -10,6 +10,7 @@
 
 #include "generators.h"
 #include "sandbox/call_codec.h"
+#include "snapvm/abi/byte_order.h"
 #include "snapvm/abi/wire.h"
 #include "support.h"
 
@@ -278,8 +279,8 @@ rc::Gen<HostileBytes> gen_hostile_bytes() {
       default: {  // the right header over random bytes
         h.bytes = *gen::container<std::vector<uint8_t>>(*gen::inRange<size_t>(0, 64), gen::arbitrary<uint8_t>());
         h.bytes.insert(h.bytes.begin(), 8, 0);
-        put_le(h.bytes, 0, h.magic, 4);
-        put_le(h.bytes, 4, h.bytes.size(), 4);
+        abi::store_le(h.bytes.data(), 4, h.magic);
+        abi::store_le(h.bytes.data() + 4, 4, h.bytes.size());
         h.how = "random body";
         break;
       }
@@ -303,7 +304,7 @@ RC_GTEST_PROP(WireCodec, AcceptedBytesAreCanonical, ()) {
     RC_ASSERT(*e.offset <= h.bytes.size());
     return;
   }
-  const size_t total = get_le(h.bytes, 4, 4);
+  const size_t total = abi::load_le(h.bytes.data() + 4, 4);
   RC_ASSERT(total <= h.bytes.size());
   std::span<const uint8_t> message(h.bytes.data(), total);
   if (first_difference(d.reencoded, message) != "") RC_FAIL(mismatch("re-encoding", d.reencoded, message));
@@ -342,21 +343,21 @@ bool header_defect(WireDefect& d, const SpecMessage& spec, int rule) {
   switch (rule) {
     case 0: {
       uint32_t bad = *gen::distinctFrom(gen::arbitrary<uint32_t>(), d.magic);
-      put_le(d.bytes, 0, bad, 4);
+      abi::store_le(d.bytes.data(), 4, bad);
       d.defect = "magic = " + hex(bad);
       expect(d, "magic", 0, bad, WireStatus::kBadMagic);
       return true;
     }
     case 1: {
       uint32_t t = *gen::inRange<uint32_t>(0, 8);
-      put_le(d.bytes, 4, t, 4);
+      abi::store_le(d.bytes.data() + 4, 4, t);
       d.defect = "total_length = " + std::to_string(t);
       expect(d, "total_length", 4, t, WireStatus::kBadLength);
       return true;
     }
     case 2: {
       uint32_t t = *gen::inRange<uint32_t>(static_cast<uint32_t>(size) + 1, UINT32_MAX);
-      put_le(d.bytes, 4, t, 4);
+      abi::store_le(d.bytes.data() + 4, 4, t);
       d.defect = "total_length = " + std::to_string(t) + " past the buffer";
       expect(d, "total_length", 4, t, WireStatus::kBadLength);
       return true;
@@ -377,7 +378,7 @@ bool header_defect(WireDefect& d, const SpecMessage& spec, int rule) {
       if (size <= 8) return false;
       size_t len = *gen::inRange<size_t>(8, size);
       d.bytes.resize(len);
-      put_le(d.bytes, 4, len, 4);
+      abi::store_le(d.bytes.data() + 4, 4, len);
       d.defect = "message cut to " + std::to_string(len) + " bytes (total_length too)";
       for (const SpecField& f : spec.fields) {
         if (f.offset + f.size > len) {
@@ -390,7 +391,7 @@ bool header_defect(WireDefect& d, const SpecMessage& spec, int rule) {
     case 5: {
       size_t extra = *gen::inRange<size_t>(1, 65);
       d.bytes.resize(size + extra, 0);
-      put_le(d.bytes, 4, size + extra, 4);
+      abi::store_le(d.bytes.data() + 4, 4, size + extra);
       d.defect = std::to_string(extra) + " bytes past the last field, inside total_length";
       expect(d, "end", size, extra, WireStatus::kTrailingBytes);
       return true;
@@ -424,7 +425,7 @@ bool value_defect(WireDefect& d, const SpecMessage& spec, size_t start, const Va
       const SpecField& length = spec.fields[start + 1];
       const size_t room = spec.bytes.size() - (length.offset + 4);
       uint32_t n = *gen::inRange<uint64_t>(room + 1, uint64_t{UINT32_MAX} + 1);
-      put_le(d.bytes, length.offset, n, 4);
+      abi::store_le(d.bytes.data() + length.offset, 4, n);
       d.defect = "length " + std::to_string(n) + " with " + std::to_string(room) + " bytes left";
       expect(d, length.name, length.offset + 4, n, WireStatus::kTruncated);
       return true;
@@ -470,7 +471,7 @@ rc::Gen<WireDefect> gen_wire_defect() {
         case Kind::kCall: {
           if (rule == 0) {
             uint16_t n = *gen::inRange<int>(abi::kMaxNameLength + 1, 65536);
-            put_le(d.bytes, 8, n, 2);
+            abi::store_le(d.bytes.data() + 8, 2, n);
             d.defect = "name_length = " + std::to_string(n);
             expect(d, "name_length", 8, n, WireStatus::kTooLong);
           } else if (rule == 1) {
@@ -498,7 +499,7 @@ rc::Gen<WireDefect> gen_wire_defect() {
         case Kind::kRecord: {
           const size_t room = spec.bytes.size() - 16;
           uint32_t n = *gen::inRange<uint64_t>(room + 1, uint64_t{UINT32_MAX} + 1);
-          put_le(d.bytes, 12, n, 4);
+          abi::store_le(d.bytes.data() + 12, 4, n);
           d.defect = "text_length " + std::to_string(n) + " with " + std::to_string(room) + " bytes left";
           expect(d, "text", 16, n, WireStatus::kTruncated);
           return d;
@@ -506,27 +507,27 @@ rc::Gen<WireDefect> gen_wire_defect() {
         case Kind::kManifest: {
           const size_t entry = *uniform<size_t>(0, spec.starts.size());
           const SpecField& name_length = spec.fields[spec.starts[entry]];
-          const size_t name_size = get_le(d.bytes, name_length.offset, 2);
+          const size_t name_size = abi::load_le(d.bytes.data() + name_length.offset, 2);
           const size_t result_at = name_length.offset + 2 + name_size;
           const size_t params = d.bytes[result_at + 1];
           if (rule == 0) {
             const bool guest = *gen::arbitrary<bool>();
             uint16_t n = *gen::inRange<int>(abi::kMaxFunctions + 1, 65536);
-            put_le(d.bytes, guest ? 8 : 10, n, 2);
+            abi::store_le(d.bytes.data() + (guest ? 8 : 10), 2, n);
             d.defect = std::string(guest ? "guest_count" : "host_count") + " = " + std::to_string(n);
             expect(d, guest ? "guest_count" : "host_count", guest ? 8 : 10, n, WireStatus::kTooMany);
           } else if (rule == 1) {
             const int which = *uniform(0, 3);
             if (which == 0) {
               uint16_t n = *gen::inRange<int>(abi::kMaxNameLength + 1, 65536);
-              put_le(d.bytes, name_length.offset, n, 2);
+              abi::store_le(d.bytes.data() + name_length.offset, 2, n);
               d.defect = "entry " + std::to_string(entry) + " name_length = " + std::to_string(n);
               expect(d, "name_length", name_length.offset, n, WireStatus::kTooLong);
             } else if (which == 1) {  // an empty name: its bytes go, the rest of the entry stays
               d.bytes.erase(d.bytes.begin() + static_cast<long>(name_length.offset + 2),
                             d.bytes.begin() + static_cast<long>(name_length.offset + 2 + name_size));
-              put_le(d.bytes, name_length.offset, 0, 2);
-              put_le(d.bytes, 4, d.bytes.size(), 4);
+              abi::store_le(d.bytes.data() + name_length.offset, 2, 0);
+              abi::store_le(d.bytes.data() + 4, 4, d.bytes.size());
               d.defect = "entry " + std::to_string(entry) + " with an empty name";
               expect(d, "name_length", name_length.offset, 0, WireStatus::kBadLength);
             } else {
