@@ -13,6 +13,7 @@
 #include "cli/exit_codes.h"
 #include "snapvm/sandbox.h"
 #include "snapvm/snapshot.h"
+#include "snapvm_harness/arguments.h"
 #include "snapvm_harness/campaign.h"
 #include "snapvm_harness/compare.h"
 #include "snapvm_harness/describe.h"
@@ -155,7 +156,7 @@ int run_snapshot(const RunArgs& a) {
       return kExitCall;
     }
     for (size_t i = 0; i < a.args.size(); ++i) {
-      auto v = harness::parse_value(fn->signature.params[i], a.args[i]);
+      auto v = harness::parse_argument(fn->signature.params[i], a.args[i]);
       if (!v) return report(v.error());
       values.push_back(std::move(*v));
     }
