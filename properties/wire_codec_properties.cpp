@@ -434,28 +434,128 @@ bool value_defect(WireDefect& d, const SpecMessage& spec, size_t start, const Va
   return false;
 }
 
+// A call's own defects: its name length, argument count, reserved byte, or one argument's value.
+bool call_defect(WireDefect& d, const SpecMessage& spec, const CallMessage& call, int rule) {
+  if (rule == 0) {
+    uint16_t n = *gen::inRange<int>(abi::kMaxNameLength + 1, 65536);
+    abi::store_le(d.bytes.data() + 8, 2, n);
+    d.defect = "name_length = " + std::to_string(n);
+    expect(d, "name_length", 8, n, WireStatus::kTooLong);
+  } else if (rule == 1) {
+    uint8_t n = *gen::inRange<int>(abi::kMaxArgs + 1, 256);
+    d.bytes[10] = n;
+    d.defect = "argc = " + std::to_string(n);
+    expect(d, "argc", 10, n, WireStatus::kTooMany);
+  } else if (rule == 2) {
+    uint8_t n = *gen::inRange<int>(1, 256);
+    d.bytes[11] = n;
+    d.defect = "reserved = " + std::to_string(n);
+    expect(d, "reserved", 11, n, WireStatus::kBadLength);
+  } else {
+    size_t i = *uniform<size_t>(0, call.args.size());
+    if (!value_defect(d, spec, spec.starts[i], call.args[i], *uniform(0, 3))) return false;
+    d.defect = "argument " + std::to_string(i) + ": " + d.defect;
+  }
+  return true;
+}
+
+// A log or abort record whose text length runs past the message.
+void record_defect(WireDefect& d, const SpecMessage& spec) {
+  const size_t room = spec.bytes.size() - 16;
+  uint32_t n = *gen::inRange<uint64_t>(room + 1, uint64_t{UINT32_MAX} + 1);
+  abi::store_le(d.bytes.data() + 12, 4, n);
+  d.defect = "text_length " + std::to_string(n) + " with " + std::to_string(room) + " bytes left";
+  expect(d, "text", 16, n, WireStatus::kTruncated);
+}
+
+// A manifest entry's name: too long, empty, or with a control character.
+void manifest_name_defect(WireDefect& d, const SpecField& name_length, size_t entry, size_t name_size) {
+  const int which = *uniform(0, 3);
+  if (which == 0) {
+    uint16_t n = *gen::inRange<int>(abi::kMaxNameLength + 1, 65536);
+    abi::store_le(d.bytes.data() + name_length.offset, 2, n);
+    d.defect = "entry " + std::to_string(entry) + " name_length = " + std::to_string(n);
+    expect(d, "name_length", name_length.offset, n, WireStatus::kTooLong);
+  } else if (which == 1) {  // an empty name: its bytes go, the rest of the entry stays
+    d.bytes.erase(d.bytes.begin() + static_cast<long>(name_length.offset + 2),
+                  d.bytes.begin() + static_cast<long>(name_length.offset + 2 + name_size));
+    abi::store_le(d.bytes.data() + name_length.offset, 2, 0);
+    abi::store_le(d.bytes.data() + 4, 4, d.bytes.size());
+    d.defect = "entry " + std::to_string(entry) + " with an empty name";
+    expect(d, "name_length", name_length.offset, 0, WireStatus::kBadLength);
+  } else {
+    const size_t k = *uniform<size_t>(0, name_size);
+    const uint8_t c = *gen::oneOf(gen::inRange<uint8_t>(0, 0x20), gen::just<uint8_t>(0x7f));
+    d.bytes[name_length.offset + 2 + k] = c;
+    d.defect = "entry " + std::to_string(entry) + " name byte " + std::to_string(k) + " = " + hex(c);
+    expect(d, "name", name_length.offset + 2 + k, c, WireStatus::kBadType);
+  }
+}
+
+// A manifest's defects: a function count over the limit, an entry's name, result or parameter types.
+bool manifest_defect(WireDefect& d, const SpecMessage& spec, int rule) {
+  const size_t entry = *uniform<size_t>(0, spec.starts.size());
+  const SpecField& name_length = spec.fields[spec.starts[entry]];
+  const size_t name_size = abi::load_le(d.bytes.data() + name_length.offset, 2);
+  const size_t result_at = name_length.offset + 2 + name_size;
+  const size_t params = d.bytes[result_at + 1];
+  if (rule == 0) {
+    const bool guest = *gen::arbitrary<bool>();
+    uint16_t n = *gen::inRange<int>(abi::kMaxFunctions + 1, 65536);
+    abi::store_le(d.bytes.data() + (guest ? 8 : 10), 2, n);
+    d.defect = std::string(guest ? "guest_count" : "host_count") + " = " + std::to_string(n);
+    expect(d, guest ? "guest_count" : "host_count", guest ? 8 : 10, n, WireStatus::kTooMany);
+  } else if (rule == 1) {
+    manifest_name_defect(d, name_length, entry, name_size);
+  } else if (rule == 2) {
+    if (*gen::arbitrary<bool>()) {
+      uint8_t t = *gen::inRange<int>(abi::kValueTypeCount, 256);
+      d.bytes[result_at] = t;
+      d.defect = "entry " + std::to_string(entry) + " result type " + std::to_string(t);
+      expect(d, "result", result_at, t, WireStatus::kBadType);
+    } else {
+      uint8_t n = *gen::inRange<int>(abi::kMaxArgs + 1, 256);
+      d.bytes[result_at + 1] = n;
+      d.defect = "entry " + std::to_string(entry) + " param_count = " + std::to_string(n);
+      expect(d, "param_count", result_at + 1, n, WireStatus::kTooMany);
+    }
+  } else {
+    if (params == 0) return false;
+    size_t j = *uniform<size_t>(0, params);
+    uint8_t t = *gen::weightedOneOf<int>({{1, gen::just(0)}, {3, gen::inRange<int>(abi::kValueTypeCount, 256)}});
+    d.bytes[result_at + 2 + j] = t;
+    d.defect = "entry " + std::to_string(entry) + " param " + std::to_string(j) + " type " + std::to_string(t);
+    expect(d, "param", result_at + 2 + j, t, WireStatus::kBadType);
+  }
+  return true;
+}
+
+// A message of the kind with the part the defect needs: at least one value or function entry.
+Sample defect_sample(Kind kind, std::optional<CallMessage>& call) {
+  std::optional<Value> value;
+  std::optional<ManifestMessage> manifest;
+  if (kind == Kind::kCall) {
+    call = *gen_call();
+    if (call->args.empty()) call->args.push_back(*gen_value());
+    size_t i = *uniform<size_t>(0, call->args.size());
+    if (*uniform(0, 3) == 0)
+      call->args[i] = *gen_value_of(*gen::element(ValueType::kBool, ValueType::kString, ValueType::kBytes));
+  }
+  if (kind == Kind::kManifest) {
+    manifest = *gen_manifest();
+    if (manifest->guest.empty() && manifest->host.empty()) {
+      manifest->guest.push_back(FunctionInfo{"F", {ValueType::kI32, {ValueType::kI32}}});
+    }
+  }
+  return make_sample(kind, call, value, manifest);
+}
+
 rc::Gen<WireDefect> gen_wire_defect() {
   return gen::exec([] {
     WireDefect d;
     d.kind = *gen_kind();
-    // Messages that have the part the defect needs: at least one value or function entry.
     std::optional<CallMessage> call;
-    std::optional<Value> value;
-    std::optional<ManifestMessage> manifest;
-    if (d.kind == Kind::kCall) {
-      call = *gen_call();
-      if (call->args.empty()) call->args.push_back(*gen_value());
-      size_t i = *uniform<size_t>(0, call->args.size());
-      if (*uniform(0, 3) == 0)
-        call->args[i] = *gen_value_of(*gen::element(ValueType::kBool, ValueType::kString, ValueType::kBytes));
-    }
-    if (d.kind == Kind::kManifest) {
-      manifest = *gen_manifest();
-      if (manifest->guest.empty() && manifest->host.empty()) {
-        manifest->guest.push_back(FunctionInfo{"F", {ValueType::kI32, {ValueType::kI32}}});
-      }
-    }
-    Sample s = make_sample(d.kind, call, value, manifest);
+    Sample s = defect_sample(d.kind, call);
     d.magic = s.magic;
     d.message = s.text;
     d.bytes = s.spec.bytes;
@@ -468,98 +568,20 @@ rc::Gen<WireDefect> gen_wire_defect() {
       }
       const int rule = *uniform(0, 4);
       switch (d.kind) {
-        case Kind::kCall: {
-          if (rule == 0) {
-            uint16_t n = *gen::inRange<int>(abi::kMaxNameLength + 1, 65536);
-            abi::store_le(d.bytes.data() + 8, 2, n);
-            d.defect = "name_length = " + std::to_string(n);
-            expect(d, "name_length", 8, n, WireStatus::kTooLong);
-          } else if (rule == 1) {
-            uint8_t n = *gen::inRange<int>(abi::kMaxArgs + 1, 256);
-            d.bytes[10] = n;
-            d.defect = "argc = " + std::to_string(n);
-            expect(d, "argc", 10, n, WireStatus::kTooMany);
-          } else if (rule == 2) {
-            uint8_t n = *gen::inRange<int>(1, 256);
-            d.bytes[11] = n;
-            d.defect = "reserved = " + std::to_string(n);
-            expect(d, "reserved", 11, n, WireStatus::kBadLength);
-          } else {
-            size_t i = *uniform<size_t>(0, call->args.size());
-            if (!value_defect(d, spec, spec.starts[i], call->args[i], *uniform(0, 3))) continue;
-            d.defect = "argument " + std::to_string(i) + ": " + d.defect;
-          }
-          return d;
-        }
+        case Kind::kCall:
+          if (call_defect(d, spec, *call, rule)) return d;
+          break;
         case Kind::kResult: {
           Value v = *detail::decode_result(spec.bytes);
-          if (!value_defect(d, spec, spec.starts[0], v, *uniform(0, 3))) continue;
-          return d;
+          if (value_defect(d, spec, spec.starts[0], v, *uniform(0, 3))) return d;
+          break;
         }
-        case Kind::kRecord: {
-          const size_t room = spec.bytes.size() - 16;
-          uint32_t n = *gen::inRange<uint64_t>(room + 1, uint64_t{UINT32_MAX} + 1);
-          abi::store_le(d.bytes.data() + 12, 4, n);
-          d.defect = "text_length " + std::to_string(n) + " with " + std::to_string(room) + " bytes left";
-          expect(d, "text", 16, n, WireStatus::kTruncated);
+        case Kind::kRecord:
+          record_defect(d, spec);
           return d;
-        }
-        case Kind::kManifest: {
-          const size_t entry = *uniform<size_t>(0, spec.starts.size());
-          const SpecField& name_length = spec.fields[spec.starts[entry]];
-          const size_t name_size = abi::load_le(d.bytes.data() + name_length.offset, 2);
-          const size_t result_at = name_length.offset + 2 + name_size;
-          const size_t params = d.bytes[result_at + 1];
-          if (rule == 0) {
-            const bool guest = *gen::arbitrary<bool>();
-            uint16_t n = *gen::inRange<int>(abi::kMaxFunctions + 1, 65536);
-            abi::store_le(d.bytes.data() + (guest ? 8 : 10), 2, n);
-            d.defect = std::string(guest ? "guest_count" : "host_count") + " = " + std::to_string(n);
-            expect(d, guest ? "guest_count" : "host_count", guest ? 8 : 10, n, WireStatus::kTooMany);
-          } else if (rule == 1) {
-            const int which = *uniform(0, 3);
-            if (which == 0) {
-              uint16_t n = *gen::inRange<int>(abi::kMaxNameLength + 1, 65536);
-              abi::store_le(d.bytes.data() + name_length.offset, 2, n);
-              d.defect = "entry " + std::to_string(entry) + " name_length = " + std::to_string(n);
-              expect(d, "name_length", name_length.offset, n, WireStatus::kTooLong);
-            } else if (which == 1) {  // an empty name: its bytes go, the rest of the entry stays
-              d.bytes.erase(d.bytes.begin() + static_cast<long>(name_length.offset + 2),
-                            d.bytes.begin() + static_cast<long>(name_length.offset + 2 + name_size));
-              abi::store_le(d.bytes.data() + name_length.offset, 2, 0);
-              abi::store_le(d.bytes.data() + 4, 4, d.bytes.size());
-              d.defect = "entry " + std::to_string(entry) + " with an empty name";
-              expect(d, "name_length", name_length.offset, 0, WireStatus::kBadLength);
-            } else {
-              const size_t k = *uniform<size_t>(0, name_size);
-              const uint8_t c = *gen::oneOf(gen::inRange<uint8_t>(0, 0x20), gen::just<uint8_t>(0x7f));
-              d.bytes[name_length.offset + 2 + k] = c;
-              d.defect = "entry " + std::to_string(entry) + " name byte " + std::to_string(k) + " = " + hex(c);
-              expect(d, "name", name_length.offset + 2 + k, c, WireStatus::kBadType);
-            }
-          } else if (rule == 2) {
-            if (*gen::arbitrary<bool>()) {
-              uint8_t t = *gen::inRange<int>(abi::kValueTypeCount, 256);
-              d.bytes[result_at] = t;
-              d.defect = "entry " + std::to_string(entry) + " result type " + std::to_string(t);
-              expect(d, "result", result_at, t, WireStatus::kBadType);
-            } else {
-              uint8_t n = *gen::inRange<int>(abi::kMaxArgs + 1, 256);
-              d.bytes[result_at + 1] = n;
-              d.defect = "entry " + std::to_string(entry) + " param_count = " + std::to_string(n);
-              expect(d, "param_count", result_at + 1, n, WireStatus::kTooMany);
-            }
-          } else {
-            if (params == 0) continue;
-            size_t j = *uniform<size_t>(0, params);
-            uint8_t t =
-                *gen::weightedOneOf<int>({{1, gen::just(0)}, {3, gen::inRange<int>(abi::kValueTypeCount, 256)}});
-            d.bytes[result_at + 2 + j] = t;
-            d.defect = "entry " + std::to_string(entry) + " param " + std::to_string(j) + " type " + std::to_string(t);
-            expect(d, "param", result_at + 2 + j, t, WireStatus::kBadType);
-          }
-          return d;
-        }
+        case Kind::kManifest:
+          if (manifest_defect(d, spec, rule)) return d;
+          break;
       }
     }
   });
