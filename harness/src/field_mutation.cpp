@@ -17,8 +17,22 @@ namespace {
 constexpr uint64_t kMax = ~uint64_t{0};
 
 // The edges of every integer width and of a page: first in every kind's table.
-constexpr uint64_t kEdges[] = {0,    1,    2,    15,         16,         0x7f,           0x80, 0xff,
-                               4095, 4096, 4097, 0x7fffffff, 0xffffffff, 0x100000000ull, kMax, kMax - 4095};
+constexpr uint64_t kEdges[] = {0,
+                               1,
+                               2,
+                               15,
+                               16,
+                               0x7f,
+                               0x80,
+                               0xff,
+                               abi::kPageSize - 1,
+                               abi::kPageSize,
+                               abi::kPageSize + 1,
+                               0x7fffffff,
+                               0xffffffff,
+                               0x100000000ull,
+                               kMax,
+                               kMax - (abi::kPageSize - 1)};
 
 constexpr uint64_t kCountValues[] = {3,
                                      4,
