@@ -154,7 +154,7 @@ Seeds make_seeds(const Bytes& sample_elf, const Bytes& sample_exec_elf) {
   elf["sample-guest.elf"] = fz::loadable_part(sample_elf);
   elf["sample-guest-exec.elf"] = fz::loadable_part(sample_exec_elf);
 
-  auto& value = s["parse_value"];
+  auto& value = s["parse_value"];  // harness::parse_argument: a type byte, then the word
   value["bool"] = text(1, "true");
   value["i32"] = text(2, "-2147483648");
   value["u32"] = text(3, "0xffffffff");

@@ -13,6 +13,7 @@
 #include "sandbox/call_codec.h"
 #include "snapshot/digest.h"
 #include "snapshot/format.h"
+#include "snapvm/abi/byte_order.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm/abi/ports.h"
 #include "snapvm/abi/wire.h"
@@ -20,7 +21,6 @@
 namespace snapvm::fuzz {
 
 namespace {
-constexpr uint64_t kPage = abi::kPageSize;
 constexpr uint64_t kImageBase = abi::kDefaultImageBase;
 
 template <typename T>
@@ -29,8 +29,10 @@ void put(std::vector<uint8_t>& out, size_t at, const T& v) {
   std::memcpy(out.data() + at, &v, sizeof v);
 }
 
-void put_le(std::vector<uint8_t>& out, uint64_t v, size_t n) {
-  for (size_t i = 0; i < n; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+// Appends the low `n` bytes of `v`, little-endian.
+void append_le(std::vector<uint8_t>& out, uint64_t v, size_t n) {
+  out.resize(out.size() + n);
+  abi::store_le(out.data() + out.size() - n, n, v);
 }
 
 // A tiny x86-64 emitter: just the instructions the tiny guest needs, with rip-relative operands
@@ -38,7 +40,7 @@ void put_le(std::vector<uint8_t>& out, uint64_t v, size_t n) {
 struct Emitter {
   std::vector<uint8_t> b;
   void raw(std::initializer_list<uint8_t> bytes) { b.insert(b.end(), bytes); }
-  void imm32(uint32_t v) { put_le(b, v, 4); }
+  void imm32(uint32_t v) { append_le(b, v, 4); }
   void pad_to(size_t offset) { b.resize(offset, 0xcc); }  // int3 between routines
   // lea reg, [rip + target]: 48 8d /r with mod=00 rm=101; `reg` is 6 (rsi) or 0 (rax).
   void lea_rip(uint8_t reg, size_t target) {
@@ -165,8 +167,9 @@ std::vector<uint8_t> tiny_guest_elf() {
   const uint64_t code_end = kTinyEntryOffset + code.size();
   std::vector<uint8_t> out;
   put(out, 0, elf_header(ET_EXEC, kImageBase + kTinyEntryOffset, 2));
-  put(out, sizeof(Elf64_Ehdr), phdr(PT_LOAD, PF_R | PF_X, 0, kImageBase, code_end, code_end, kPage));
-  put(out, sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr), phdr(PT_LOAD, PF_R | PF_W, 0, kImageBase + kPage, 0, kPage, kPage));
+  put(out, sizeof(Elf64_Ehdr), phdr(PT_LOAD, PF_R | PF_X, 0, kImageBase, code_end, code_end, abi::kPageSize));
+  put(out, sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr),
+      phdr(PT_LOAD, PF_R | PF_W, 0, kImageBase + abi::kPageSize, 0, abi::kPageSize, abi::kPageSize));
   out.resize(kTinyEntryOffset, 0);
   out.insert(out.end(), code.begin(), code.end());
   return out;
@@ -181,19 +184,21 @@ std::vector<uint8_t> tiny_guest_pie() {
   std::vector<uint8_t> out;
   put(out, 0, elf_header(ET_DYN, kTinyEntryOffset, 3));
   size_t at = sizeof(Elf64_Ehdr);
-  put(out, at, phdr(PT_LOAD, PF_R | PF_X, 0, 0, code_end, code_end, kPage));
+  put(out, at, phdr(PT_LOAD, PF_R | PF_X, 0, 0, code_end, code_end, abi::kPageSize));
   put(out, at += sizeof(Elf64_Phdr),
-      phdr(PT_LOAD, PF_R | PF_W, data, kPage + data, data_end - data, data_end - data, kPage));
+      phdr(PT_LOAD, PF_R | PF_W, data, abi::kPageSize + data, data_end - data, data_end - data, abi::kPageSize));
   put(out, at += sizeof(Elf64_Phdr),
-      phdr(PT_DYNAMIC, PF_R | PF_W, dynamic, kPage + dynamic, rela - dynamic, rela - dynamic, 8));
+      phdr(PT_DYNAMIC, PF_R | PF_W, dynamic, abi::kPageSize + dynamic, rela - dynamic, rela - dynamic, 8));
   out.resize(kTinyEntryOffset, 0);
   out.insert(out.end(), code.begin(), code.end());
   out.resize(data, 0);
-  const Elf64_Dyn dyn[4] = {
-      {DT_RELA, {kPage + rela}}, {DT_RELASZ, {sizeof(Elf64_Rela)}}, {DT_RELAENT, {sizeof(Elf64_Rela)}}, {DT_NULL, {0}}};
+  const Elf64_Dyn dyn[4] = {{DT_RELA, {abi::kPageSize + rela}},
+                            {DT_RELASZ, {sizeof(Elf64_Rela)}},
+                            {DT_RELAENT, {sizeof(Elf64_Rela)}},
+                            {DT_NULL, {0}}};
   put(out, dynamic, dyn);
   put(out, rela,
-      Elf64_Rela{kPage + slot, ELF64_R_INFO(0, R_X86_64_RELATIVE), static_cast<int64_t>(kTinyDispatchOffset)});
+      Elf64_Rela{abi::kPageSize + slot, ELF64_R_INFO(0, R_X86_64_RELATIVE), static_cast<int64_t>(kTinyDispatchOffset)});
   put(out, slot, uint64_t{0});
   return out;
 }
@@ -282,13 +287,13 @@ std::vector<uint8_t> encode_text_record(uint32_t magic, uint32_t number, std::st
 
 std::vector<uint8_t> encode_manifest(const std::vector<FunctionInfo>& guest, const std::vector<FunctionInfo>& host) {
   std::vector<uint8_t> out;
-  put_le(out, abi::kManifestMagic, 4);
-  put_le(out, 0, 4);  // total length, patched below
-  put_le(out, guest.size(), 2);
-  put_le(out, host.size(), 2);
+  append_le(out, abi::kManifestMagic, 4);
+  append_le(out, 0, 4);  // total length, patched below
+  append_le(out, guest.size(), 2);
+  append_le(out, host.size(), 2);
   for (const auto* list : {&guest, &host}) {
     for (const FunctionInfo& f : *list) {
-      put_le(out, f.name.size(), 2);
+      append_le(out, f.name.size(), 2);
       out.insert(out.end(), f.name.begin(), f.name.end());
       out.push_back(static_cast<uint8_t>(f.signature.result));
       out.push_back(static_cast<uint8_t>(f.signature.params.size()));

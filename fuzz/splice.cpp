@@ -7,12 +7,12 @@
 
 #include "fuzz/inputs.h"
 #include "snapshot/format.h"
+#include "snapvm/abi/byte_order.h"
 #include "snapvm/abi/layout.h"
 
 namespace snapvm::fuzz {
 
 namespace {
-constexpr uint64_t kPage = abi::kPageSize;
 
 struct Range {
   uint64_t begin = 0, end = 0;
@@ -56,7 +56,7 @@ Pieces pieces(std::span<const uint8_t> file, Block block) {
 
 uint64_t read_u64(std::span<const uint8_t> b, uint64_t at) {
   uint64_t v = 0;
-  if (at <= b.size() && b.size() - at >= 8) std::memcpy(&v, b.data() + at, 8);
+  if (at <= b.size() && b.size() - at >= 8) v = abi::load_le<uint64_t>(b.data() + at);
   return v;
 }
 
@@ -84,7 +84,8 @@ const Base& base() {
 // Sum of the sizes in the region table (count capped at the format's maximum), modulo 2^64.
 uint64_t region_sizes(std::span<const uint8_t> meta) {
   uint32_t count = 0;
-  if (format::kRegionTableOffset + 4 <= meta.size()) std::memcpy(&count, meta.data() + format::kRegionTableOffset, 4);
+  if (format::kRegionTableOffset + 4 <= meta.size())
+    count = abi::load_le<uint32_t>(meta.data() + format::kRegionTableOffset);
   uint64_t sum = 0;
   for (uint64_t i = 0; i < std::min<uint64_t>(count, kMaxRegions); ++i) {
     sum += read_u64(meta, format::kRegionEntriesOffset + i * format::kRegionEntrySize + 8);
@@ -111,19 +112,20 @@ SplicedFile splice(Block block, std::span<const uint8_t> bytes) {
     m.insert(m.begin() + static_cast<long>(p.variable.begin), bytes.begin(), bytes.end());
   }
 
-  const uint64_t length = std::max<uint64_t>((m.size() + kPage - 1) / kPage * kPage, kPage);
+  const uint64_t length =
+      std::max<uint64_t>((m.size() + abi::kPageSize - 1) / abi::kPageSize * abi::kPageSize, abi::kPageSize);
   m.resize(length, 0);
   const auto length32 = static_cast<uint32_t>(std::min<uint64_t>(length, UINT32_MAX));
-  std::memcpy(m.data() + format::kHeaderLengthOffset, &length32, 4);
-  std::memcpy(m.data() + format::kBlobOffsetOffset, &length, 8);
+  abi::store_le(m.data() + format::kHeaderLengthOffset, length32);
+  abi::store_le(m.data() + format::kBlobOffsetOffset, length);
   uint64_t blob_size = b.blob_size;
   if (block == Block::kLayout) {
     blob_size = region_sizes(m);
-    std::memcpy(m.data() + format::kBlobSizeOffset, &blob_size, 8);
+    abi::store_le(m.data() + format::kBlobSizeOffset, blob_size);
   }
   out.file_size = blob_size > UINT64_MAX - length ? UINT64_MAX : length + blob_size;
   const uint64_t checksum = format::compute_header_checksum(m);
-  std::memcpy(m.data() + format::kChecksumOffset, &checksum, 8);
+  abi::store_le(m.data() + format::kChecksumOffset, checksum);
   return out;
 }
 

@@ -5,8 +5,8 @@
 // fixes the header checksum and the content digest, so inputs reach the validators and the loader
 // instead of dying at the checksum. A quarter of the time it is libFuzzer's own byte mutation
 // (checksums fixed half of those times), so plain byte mutation stays in the mix.
-// Built on format::describe_fields and format::fix_content_digest; a candidate for harness/ (the
-// project keeps checksum-fixing mutators there), kept in fuzz/ until the harness owner moves it.
+// Field changes and checksum fixing come from harness/field_mutation.h (shared with the mutation
+// campaign and the properties); the structural mutations here call LLVMFuzzerMutate, so they stay in fuzz/.
 #pragma once
 
 #include <cstddef>

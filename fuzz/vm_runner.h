@@ -11,12 +11,11 @@ namespace snapvm::fuzz {
 // the environment (as ci/test sets inside its QEMU VM) a missing KVM ends the process with status 1.
 bool kvm_usable();
 
-// Cold-starts a sandbox from an after-initialisation snapshot (with the sample guest's host
-// functions plus stubs for the rest) and calls three of its guest functions (spread over the
-// manifest) with plain
-// arguments and a short timeout, restoring the snapshot after a call that poisons the sandbox.
-// Before-initialisation snapshots are not started: initialisation runs without a timeout, so a
-// looping guest would hang the fuzzer (see docs/fuzzing.md). Does nothing without KVM.
+// Cold-starts a sandbox from the snapshot (with the sample guest's host functions plus stubs for
+// the rest; a before-initialisation snapshot runs the guest's initialisation first, under the same
+// short timeout as a call) and calls three of its guest functions (spread over the manifest) with
+// plain arguments and that timeout, restoring the snapshot after a call that poisons the sandbox.
+// Does nothing without KVM.
 void cold_start_and_call(const Snapshot& snapshot);
 
 }  // namespace snapvm::fuzz

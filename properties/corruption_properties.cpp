@@ -1,5 +1,6 @@
 // corruption_properties.cpp: every mutation of a valid snapshot file (bit flips, byte writes,
-// truncation, extension, header fields set to boundary and random values, region entries swapped),
+// truncation, extension, fields changed by harness/field_mutation.h (boundary values of the field's
+// kind, steps, bit flips and clears, another field's value, any value), region entries swapped),
 // loaded by from_file and from_file_unchecked in a forked child so a crash is a failing case.
 //  - raw (checksums not fixed): from_file refuses any changed file with a typed error (the header
 //    checksum and the content digest cover every byte; the encoding is canonical); from_file_unchecked
@@ -14,18 +15,17 @@
 #include <set>
 
 #include "generators.h"
-#include "snapshot/file_patch.h"
 #include "snapshot/format.h"
 #include "snapshot/test_snapshot.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm_harness/compare.h"
+#include "snapvm_harness/field_mutation.h"
 #include "support.h"
 
 namespace snapvm::properties {
 namespace {
 
 namespace gen = rc::gen;
-constexpr uint64_t kPage = abi::kPageSize;
 
 // ---- the valid files mutated --------------------------------------------------------------------------
 
@@ -59,7 +59,7 @@ const Base& base_of(const BaseFile& f) {
   Base b;
   b.snapshot = std::make_shared<Snapshot>(std::move(*snap));
   b.bytes = test_support::encode_file(*b.snapshot, f.algorithm);
-  b.header_length = b.metadata_end = get_le(b.bytes, format::kHeaderLengthOffset, 4);
+  b.header_length = b.metadata_end = harness::read_at(b.bytes, format::kHeaderLengthOffset, 4);
   for (auto& field : format::describe_fields(b.bytes)) {
     if (field.name == "padding")
       b.metadata_end = field.offset;
@@ -89,9 +89,9 @@ enum class Where { kMetadata, kPadding, kBlob };
 struct Mutation {
   enum Kind { kFlipBit, kSetByte, kTruncate, kExtend, kSetField, kSwapRegions } kind = kFlipBit;
   Where where = Where::kMetadata;
-  uint64_t position = 0;  // reduced modulo the span `where` names (or the field count)
-  uint64_t value = 0;     // bit, byte, extension length, or field value
-  int value_kind = 0;     // kSetField: 0 boundary, 1 current +/- small, 2 current ^ bit, 3 arbitrary
+  uint64_t position = 0;          // reduced modulo the span `where` names (or the field count)
+  uint64_t value = 0;             // bit, byte, extension length, or the field change's choice
+  harness::FieldChange change{};  // kSetField: how the value is made from `value` (field_mutation.h)
 };
 
 struct CorruptionCase {
@@ -138,39 +138,19 @@ std::string apply(const Base& b, const Mutation& m, std::vector<uint8_t>& bytes)
       return "truncate to " + hex(at) + " bytes";
     }
     case Mutation::kExtend: {
-      uint64_t n = 1 + m.value % (2 * kPage);
+      uint64_t n = 1 + m.value % (2 * abi::kPageSize);
       bytes.resize(bytes.size() + n, static_cast<uint8_t>(m.position));
       return "extend by " + std::to_string(n) + " bytes of " + hex(m.position & 0xff);
     }
     case Mutation::kSetField: {
       const format::FieldInfo& f = b.fields[m.position % b.fields.size()];
-      const uint64_t size = std::min<uint64_t>(f.size, 8);
-      if (f.offset + size > bytes.size()) return "set field " + f.name + ": past the end";
-      uint64_t current = get_le(bytes, f.offset, size);
-      static const uint64_t kBoundary[] = {
-          0,    1,    2,    15,         16,         0x7f,           0x80,         0xff,
-          4095, 4096, 4097, 0x7fffffff, 0xffffffff, 0x100000000ull, ~uint64_t{0}, ~uint64_t{0} - 4095};
-      uint64_t v = 0;
-      switch (m.value_kind) {
-        case 0:
-          v = kBoundary[m.value % std::size(kBoundary)];
-          break;
-        case 1:
-          v = current + (m.value % 17) - 8;
-          break;
-        case 2:
-          v = current ^ (uint64_t{1} << (m.value % (8 * size)));
-          break;
-        default:
-          v = m.value;
-          break;
-      }
-      put_le(bytes, f.offset, v, size);
-      return f.name + " = " + hex(size == 8 ? v : v & ((uint64_t{1} << (8 * size)) - 1)) + " (was " + hex(current) +
-             ")";
+      if (f.offset + std::min<uint64_t>(f.size, 8) > bytes.size()) return "set field " + f.name + ": past the end";
+      const uint64_t current = harness::read_field(bytes, f);
+      const uint64_t v = harness::mutate_field(bytes, b.fields, f, {m.change, m.value});
+      return f.name + " = " + hex(v) + " (was " + hex(current) + ")";
     }
     case Mutation::kSwapRegions: {
-      uint64_t count = get_le(b.bytes, format::kRegionTableOffset, 4);
+      uint64_t count = harness::read_at(b.bytes, format::kRegionTableOffset, 4);
       uint64_t i = m.position % count, j = m.value % count;
       uint64_t a = format::kRegionEntriesOffset + i * format::kRegionEntrySize;
       uint64_t c = format::kRegionEntriesOffset + j * format::kRegionEntrySize;
@@ -191,7 +171,7 @@ std::vector<uint8_t> mutate(const CorruptionCase& c, std::vector<std::string>* w
     std::string s = apply(b, m, bytes);
     if (what != nullptr) what->push_back(s);
   }
-  if (c.fix_checksums) format::fix_content_digest(bytes);
+  harness::fix_checksums(bytes, c.fix_checksums ? harness::Checksums::kAllFixed : harness::Checksums::kStale);
   return bytes;
 }
 
@@ -216,7 +196,9 @@ rc::Gen<Mutation> gen_mutation() {
                                                                       {6, Mutation::kSetField},
                                                                       {1, Mutation::kSwapRegions}})),
       gen::set(&Mutation::where, gen_where()), gen::set(&Mutation::position, uniform<uint64_t>(0, UINT64_MAX)),
-      gen::set(&Mutation::value, uniform<uint64_t>(0, UINT64_MAX)), gen::set(&Mutation::value_kind, uniform(0, 4)));
+      gen::set(&Mutation::value, uniform<uint64_t>(0, UINT64_MAX)),
+      gen::set(&Mutation::change, gen::map(uniform<size_t>(0, harness::kFieldChangeCount),
+                                           [](size_t k) { return static_cast<harness::FieldChange>(k); })));
 }
 
 rc::Gen<CorruptionCase> gen_corruption_case() {
@@ -244,7 +226,8 @@ std::set<uint64_t> changed_pages(const Base& b, const std::vector<uint8_t>& byte
   for (const Region& r : regions) {
     for (uint64_t off = 0; off < r.size; ++off) {
       uint64_t at = blob_at + off;
-      if (at < bytes.size() && bytes[at] != b.bytes[at]) pages.insert((r.guest_address + off) / kPage * kPage);
+      if (at < bytes.size() && bytes[at] != b.bytes[at])
+        pages.insert((r.guest_address + off) / abi::kPageSize * abi::kPageSize);
     }
     blob_at += r.size;
   }
@@ -289,7 +272,7 @@ std::string check_case(const CorruptionCase& c, const std::vector<uint8_t>& byte
     if (!report.fields.empty()) return fail("memory-only change altered fields:\n" + report.to_text());
     std::set<uint64_t> expected = changed_pages(b, bytes), got;
     for (const auto& run : report.memory) {
-      for (uint64_t p = 0; p < run.pages; ++p) got.insert(run.first_page_address + p * kPage);
+      for (uint64_t p = 0; p < run.pages; ++p) got.insert(run.first_page_address + p * abi::kPageSize);
     }
     if (got != expected) {
       return fail("unchecked load: " + std::to_string(got.size()) + " pages differ, " +

@@ -10,6 +10,7 @@
 #include "snapshot/file_patch.h"
 #include "snapshot/format.h"
 #include "snapshot/validate.h"
+#include "snapvm/abi/byte_order.h"
 #include "snapvm/abi/layout.h"
 #include "support.h"
 
@@ -17,7 +18,6 @@ namespace snapvm::properties {
 namespace {
 
 namespace gen = rc::gen;
-constexpr uint64_t kPage = abi::kPageSize;
 
 std::string join(const std::vector<std::string>& lines) {
   std::string out;
@@ -26,9 +26,9 @@ std::string join(const std::vector<std::string>& lines) {
 }
 
 void check_header_shape(const std::vector<uint8_t>& bytes) {
-  RC_ASSERT(bytes.size() % kPage == 0);
-  RC_ASSERT(get_le(bytes, format::kHeaderLengthOffset, 4) == bytes.size());
-  RC_ASSERT(get_le(bytes, format::kBlobOffsetOffset, 8) == bytes.size());
+  RC_ASSERT(bytes.size() % abi::kPageSize == 0);
+  RC_ASSERT(abi::load_le(bytes.data() + format::kHeaderLengthOffset, 4) == bytes.size());
+  RC_ASSERT(abi::load_le(bytes.data() + format::kBlobOffsetOffset, 8) == bytes.size());
 }
 
 // decode_metadata(encode_metadata(x)) == x for anything the format can carry, sane or not.

@@ -19,7 +19,6 @@ namespace snapvm::properties {
 namespace gen = rc::gen;
 
 namespace {
-constexpr uint64_t kPage = abi::kPageSize;
 
 // A vector of at most `max` elements: usually size-scaled, sometimes any length up to the limit
 // (so the limits themselves get tried), shrinking towards shorter.
@@ -50,10 +49,10 @@ rc::Gen<uint64_t> gen_f64_bits() {
 
 rc::Gen<uint64_t> gen_pages(uint64_t min_bytes, uint64_t max_bytes, uint64_t small_max_bytes) {
   return gen::weightedOneOf<uint64_t>(
-      {{8, gen::map(gen::inRange<uint64_t>(min_bytes / kPage, small_max_bytes / kPage + 1),
-                    [](uint64_t p) { return p * kPage; })},
-       {1, gen::map(gen::inRange<uint64_t>(min_bytes / kPage, max_bytes / kPage + 1),
-                    [](uint64_t p) { return p * kPage; })},
+      {{8, gen::map(gen::inRange<uint64_t>(min_bytes / abi::kPageSize, small_max_bytes / abi::kPageSize + 1),
+                    [](uint64_t p) { return p * abi::kPageSize; })},
+       {1, gen::map(gen::inRange<uint64_t>(min_bytes / abi::kPageSize, max_bytes / abi::kPageSize + 1),
+                    [](uint64_t p) { return p * abi::kPageSize; })},
        {1, gen::element(min_bytes, max_bytes)}});
 }
 
@@ -159,16 +158,16 @@ rc::Gen<std::vector<Region>> gen_image(size_t max_segments, uint64_t max_pages) 
     size_t n = *gen::weightedOneOf<size_t>({{8, gen::inRange<size_t>(1, std::min<size_t>(max_segments, 4) + 1)},
                                             {1, gen::inRange<size_t>(1, max_segments + 1)}});
     std::vector<Region> image;
-    uint64_t at = abi::kDefaultImageBase + *gen::inRange<uint64_t>(0, 4) * kPage;
+    uint64_t at = abi::kDefaultImageBase + *gen::inRange<uint64_t>(0, 4) * abi::kPageSize;
     for (size_t i = 0; i < n; ++i) {
       Region r;
       r.guest_address = at;
-      r.size = *gen::inRange<uint64_t>(1, max_pages + 1) * kPage;
+      r.size = *gen::inRange<uint64_t>(1, max_pages + 1) * abi::kPageSize;
       r.flags = *gen::element<uint32_t>(kRegionRead | kRegionExecute, kRegionRead, kRegionRead | kRegionWrite,
                                         kRegionExecute, 0u);
       r.kind = RegionKind::kImage;
       image.push_back(r);
-      at = r.end() + *gen::inRange<uint64_t>(0, 3) * kPage;
+      at = r.end() + *gen::inRange<uint64_t>(0, 3) * abi::kPageSize;
     }
     if (std::none_of(image.begin(), image.end(), [](const Region& r) { return (r.flags & kRegionExecute) != 0; })) {
       image[*gen::inRange<size_t>(0, n)].flags = kRegionRead | kRegionExecute;
@@ -494,10 +493,10 @@ void showValue(const MetadataValue& m, std::ostream& os) {
 rc::Gen<SnapshotSpec> gen_snapshot_spec() {
   return gen::exec([] {
     SandboxConfig c;
-    c.heap_size = *gen::inRange<uint64_t>(4, 17) * kPage;
-    c.stack_size = *gen::inRange<uint64_t>(4, 9) * kPage;
-    c.input_size = *gen::inRange<uint64_t>(1, 3) * kPage;
-    c.output_size = *gen::inRange<uint64_t>(1, 3) * kPage;
+    c.heap_size = *gen::inRange<uint64_t>(4, 17) * abi::kPageSize;
+    c.stack_size = *gen::inRange<uint64_t>(4, 9) * abi::kPageSize;
+    c.input_size = *gen::inRange<uint64_t>(1, 3) * abi::kPageSize;
+    c.output_size = *gen::inRange<uint64_t>(1, 3) * abi::kPageSize;
     auto layout = compute_layout(c, *gen_image(3, 3));
     RC_ASSERT(layout.has_value());
     SnapshotSpec s;

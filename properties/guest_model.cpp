@@ -2,6 +2,7 @@
 #include "guest_model.h"
 
 #include "generators.h"
+#include "snapvm/abi/layout.h"
 #include "support.h"
 
 namespace snapvm::properties {
@@ -9,10 +10,9 @@ namespace snapvm::properties {
 namespace gen = rc::gen;
 
 namespace {
-constexpr uint64_t kPage = 4096;
 // Keeps the 128 KiB default heap far from full however many calls a case makes: the model does not
 // model the allocator, so it must never run out.
-constexpr uint64_t kMaxFill = 3 * kPage + 200;
+constexpr uint64_t kMaxFill = 3 * abi::kPageSize + 200;
 constexpr size_t kMaxAppend = 48;
 
 Outcome ok(Value v) {
@@ -133,13 +133,13 @@ Outcome predict(SandboxState& s, const GuestCall& c) {
   if (f == "GetMxcsr") return ok(Value{g.mxcsr});
   if (f == "TouchPages") {
     uint64_t pages = std::get<uint64_t>(arg(0));
-    if (pages * kPage > g.buffer.size()) {
+    if (pages * abi::kPageSize > g.buffer.size()) {
       s.poisoned = true;
       Outcome o = error(ErrorCode::kGuestAbort);
       o.guest_code = 13;
       return o;
     }
-    for (uint64_t i = 0; i < pages; ++i) ++g.buffer[i * kPage];
+    for (uint64_t i = 0; i < pages; ++i) ++g.buffer[i * abi::kPageSize];
     return ok(Value{pages});
   }
   if (f == "Add") {
@@ -181,10 +181,10 @@ rc::Gen<GuestCall> gen_state_call() {
     return Value{Bytes(std::move(b))};
   });
   // Whole pages often: a buffer spanning pages is what page-granular snapshots and restores must get right.
-  auto fill_size =
-      gen::weightedOneOf<uint64_t>({{2, gen::inRange<uint64_t>(0, 64)},
-                                    {4, gen::map(uniform<uint64_t>(1, 4), [](uint64_t p) { return p * kPage; })},
-                                    {1, gen::inRange<uint64_t>(0, kMaxFill + 1)}});
+  auto fill_size = gen::weightedOneOf<uint64_t>(
+      {{2, gen::inRange<uint64_t>(0, 64)},
+       {4, gen::map(uniform<uint64_t>(1, 4), [](uint64_t p) { return p * abi::kPageSize; })},
+       {1, gen::inRange<uint64_t>(0, kMaxFill + 1)}});
   auto text = gen::map(gen_wire_bytes_string(40), [](std::string s) { return Value{std::move(s)}; });
   return gen::weightedOneOf<GuestCall>({
       {4, gen::map(i64, [](Value v) { return call("SetGlobal", {std::move(v)}); })},

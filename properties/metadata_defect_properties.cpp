@@ -10,18 +10,18 @@
 
 #include "generators.h"
 #include "memory/system_area.h"
-#include "snapshot/file_patch.h"
 #include "snapshot/validate.h"
+#include "snapvm/abi/byte_order.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm/abi/ports.h"
 #include "snapvm/abi/wire.h"
+#include "snapvm_harness/field_mutation.h"
 #include "support.h"
 
 namespace snapvm::properties {
 namespace {
 
 namespace gen = rc::gen;
-constexpr uint64_t kPage = abi::kPageSize;
 
 struct MetaDefect {
   MetadataValue meta;  // after any semantic change
@@ -93,7 +93,51 @@ uint64_t not_executable(const Layout& l) {
 
 // ---- rules broken in the values (checked by validate.cpp, or by the decoder for function lists) --------
 
-std::vector<Rule> value_rules() {
+// ---- rules broken in the values (checked by validate.cpp, or by the decoder for function lists) --------
+
+constexpr ErrorCode kBadSregs = ErrorCode::kBadSpecialRegisters, kBadRegs = ErrorCode::kBadRegisters;
+
+// A rule that changes CR0 and expects kBadSpecialRegisters on it.
+Rule cr0_rule(const char* name, std::function<uint64_t(uint64_t)> change) {
+  return {name, [name, change](MetaDefect& d) {
+            uint64_t& cr0 = d.meta.vcpu.sregs.cr0;
+            cr0 = change(cr0);
+            d.defect = std::string(name) + ": sregs.cr0 = " + hex(cr0);
+            expect(d, ErrorCode::kBadSpecialRegisters, "sregs.cr0", cr0);
+            return true;
+          }};
+}
+
+// A rule that changes one 64-bit register or field and expects `code` on it.
+Rule reg_rule(const char* name, const char* field, ErrorCode code, std::function<uint64_t&(MetadataValue&)> ref,
+              std::function<uint64_t(uint64_t, const MetadataValue&)> change) {
+  return {name, [=](MetaDefect& d) {
+            uint64_t& v = ref(d.meta);
+            v = change(v, d.meta);
+            d.defect = std::string(name) + ": " + field + " = " + hex(v);
+            expect(d, code, field, v);
+            return true;
+          }};
+}
+
+// Function lists: the decoder's own rules, on a function of either list.
+Rule fn_rule(const char* name, std::function<std::pair<std::string, uint64_t>(FunctionInfo&)> change) {
+  return {name, [=](MetaDefect& d) {
+            const bool guest = *gen::arbitrary<bool>();
+            auto& list = guest ? d.meta.guest_functions : d.meta.host_functions;
+            if (list.empty()) list.push_back(FunctionInfo{"F", {ValueType::kI32, {ValueType::kI32}}});
+            size_t i = *uniform<size_t>(0, list.size());
+            auto [member, value] = change(list[i]);
+            std::string field =
+                std::string(guest ? "guest_functions[" : "host_functions[") + std::to_string(i) + "]." + member;
+            d.defect = std::string(name) + ": " + field + " = " + hex(value);
+            expect(d, ErrorCode::kFieldOutOfRange, field, value);
+            return true;
+          }};
+}
+
+// The region table.
+std::vector<Rule> region_rules() {
   using E = ErrorCode;
   std::vector<Rule> r;
   r.push_back({"region flags: unknown bit", [](MetaDefect& d) {
@@ -124,7 +168,7 @@ std::vector<Rule> value_rules() {
   r.push_back({"region address misaligned", [](MetaDefect& d) {
                  auto& regions = d.meta.layout.regions;
                  size_t i = *uniform<size_t>(0, regions.size());
-                 regions[i].guest_address += *gen::inRange<uint64_t>(1, kPage);
+                 regions[i].guest_address += *gen::inRange<uint64_t>(1, abi::kPageSize);
                  d.defect = reg(i, "guest_address") + " = " + hex(regions[i].guest_address);
                  expect(d, E::kMisaligned, reg(i, "guest_address"), regions[i].guest_address);
                  return true;
@@ -132,7 +176,7 @@ std::vector<Rule> value_rules() {
   r.push_back({"region size misaligned", [](MetaDefect& d) {
                  auto& regions = d.meta.layout.regions;
                  size_t i = *uniform<size_t>(0, regions.size());
-                 regions[i].size += *gen::inRange<uint64_t>(1, kPage);
+                 regions[i].size += *gen::inRange<uint64_t>(1, abi::kPageSize);
                  d.defect = reg(i, "size") + " = " + hex(regions[i].size);
                  expect(d, E::kMisaligned, reg(i, "size"), regions[i].size);
                  return true;
@@ -149,9 +193,9 @@ std::vector<Rule> value_rules() {
                  auto& regions = d.meta.layout.regions;
                  size_t i = *uniform<size_t>(1, regions.size());
                  const Region& p = regions[i - 1];
-                 uint64_t at =
-                     *gen::oneOf(gen::just(p.guest_address - *gen::inRange<uint64_t>(0, 4) * kPage),
-                                 gen::just(p.guest_address + *gen::inRange<uint64_t>(0, p.size / kPage) * kPage));
+                 uint64_t at = *gen::oneOf(
+                     gen::just(p.guest_address - *gen::inRange<uint64_t>(0, 4) * abi::kPageSize),
+                     gen::just(p.guest_address + *gen::inRange<uint64_t>(0, p.size / abi::kPageSize) * abi::kPageSize));
                  regions[i].guest_address = at;
                  d.defect = reg(i, "guest_address") + " = " + hex(at) + " (previous " + hex(p.guest_address) + "+" +
                             hex(p.size) + ")";
@@ -166,6 +210,13 @@ std::vector<Rule> value_rules() {
                  expect(d, E::kFieldOutOfRange, "regions.count", n);
                  return true;
                }});
+  return r;
+}
+
+// The configuration and the layout computed from it.
+std::vector<Rule> layout_rules() {
+  using E = ErrorCode;
+  std::vector<Rule> r;
   r.push_back({"config out of bounds", [](MetaDefect& d) {
                  auto& c = d.meta.layout.config;
                  std::vector<std::pair<const char*, uint64_t*>> fields = {{"config.heap_size", &c.heap_size},
@@ -173,8 +224,8 @@ std::vector<Rule> value_rules() {
                                                                           {"config.input_size", &c.input_size},
                                                                           {"config.output_size", &c.output_size}};
                  auto [name, field] = pick(fields);
-                 *field = *gen::oneOf(gen::just(*field + *gen::inRange<uint64_t>(1, kPage)), gen::just<uint64_t>(0),
-                                      gen::just<uint64_t>(*field * 0 + (uint64_t{1} << 40)));
+                 *field = *gen::oneOf(gen::just(*field + *gen::inRange<uint64_t>(1, abi::kPageSize)),
+                                      gen::just<uint64_t>(0), gen::just<uint64_t>(*field * 0 + (uint64_t{1} << 40)));
                  d.defect = std::string(name) + " = " + hex(*field);
                  expect(d, E::kFieldOutOfRange, name, *field);
                  return true;
@@ -192,64 +243,51 @@ std::vector<Rule> value_rules() {
                      {"layout.page_table_size", &l.page_table_size},
                      {"layout.memory_size", &l.memory_size}};
                  auto [name, field] = pick(fields);
-                 *field += *gen::inRange<uint64_t>(1, 4) * kPage;
+                 *field += *gen::inRange<uint64_t>(1, 4) * abi::kPageSize;
                  d.defect = std::string(name) + " = " + hex(*field);
                  expect(d, E::kLayoutMismatch, name, *field);
                  return true;
                }});
-  auto cr0_rule = [](const char* name, std::function<uint64_t(uint64_t)> change) -> Rule {
-    return {name, [name, change](MetaDefect& d) {
-              uint64_t& cr0 = d.meta.vcpu.sregs.cr0;
-              cr0 = change(cr0);
-              d.defect = std::string(name) + ": sregs.cr0 = " + hex(cr0);
-              expect(d, E::kBadSpecialRegisters, "sregs.cr0", cr0);
-              return true;
-            }};
-  };
+  return r;
+}
+
+// Control registers, EFER and the descriptor tables.
+std::vector<Rule> control_register_rules() {
+  using E = ErrorCode;
+  std::vector<Rule> r;
   r.push_back(cr0_rule("CR0 reserved bit", [](uint64_t v) { return v | one_bit_of(0xffffffff1ffaffc0ull); }));
   r.push_back(cr0_rule("CR0.PG without PE", [](uint64_t v) { return v & ~kCr0Pe; }));
   r.push_back(cr0_rule("CR0.NW without CD", [](uint64_t v) { return (v | (1ull << 29)) & ~(1ull << 30); }));
   r.push_back(cr0_rule("CR0.EM", [](uint64_t v) { return v | kCr0Em; }));
   r.push_back(cr0_rule("CR0.TS", [](uint64_t v) { return v | kCr0Ts; }));
   r.push_back(cr0_rule("CR0.PG clear", [](uint64_t v) { return v & ~kCr0Pg; }));
-  auto reg_rule = [](const char* name, const char* field, ErrorCode code, std::function<uint64_t&(MetadataValue&)> ref,
-                     std::function<uint64_t(uint64_t, const MetadataValue&)> change) -> Rule {
-    return {name, [=](MetaDefect& d) {
-              uint64_t& v = ref(d.meta);
-              v = change(v, d.meta);
-              d.defect = std::string(name) + ": " + field + " = " + hex(v);
-              expect(d, code, field, v);
-              return true;
-            }};
-  };
   auto cr4 = [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.cr4; };
   auto efer = [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.efer; };
-  const ErrorCode bad_s = E::kBadSpecialRegisters, bad_r = E::kBadRegisters;
-  r.push_back(reg_rule("CR4 bit snapvm never sets", "sregs.cr4", bad_s, cr4, [](uint64_t v, const MetadataValue&) {
+  r.push_back(reg_rule("CR4 bit snapvm never sets", "sregs.cr4", kBadSregs, cr4, [](uint64_t v, const MetadataValue&) {
     return v | one_bit_of(~(kCr4Pae | kCr4Osfxsr | kCr4Osxmmexcpt));
   }));
-  r.push_back(reg_rule("CR4.PAE clear", "sregs.cr4", bad_s, cr4,
+  r.push_back(reg_rule("CR4.PAE clear", "sregs.cr4", kBadSregs, cr4,
                        [](uint64_t v, const MetadataValue&) { return v & ~kCr4Pae; }));
-  r.push_back(reg_rule("EFER unknown bit", "sregs.efer", bad_s, efer, [](uint64_t v, const MetadataValue&) {
+  r.push_back(reg_rule("EFER unknown bit", "sregs.efer", kBadSregs, efer, [](uint64_t v, const MetadataValue&) {
     return v | one_bit_of(~(1ull | kEferLme | kEferLma | kEferNxe));
   }));
-  r.push_back(reg_rule("EFER.LMA clear", "sregs.efer", bad_s, efer,
+  r.push_back(reg_rule("EFER.LMA clear", "sregs.efer", kBadSregs, efer,
                        [](uint64_t v, const MetadataValue&) { return v & ~kEferLma; }));
-  r.push_back(reg_rule("EFER.LME clear", "sregs.efer", bad_s, efer,
+  r.push_back(reg_rule("EFER.LME clear", "sregs.efer", kBadSregs, efer,
                        [](uint64_t v, const MetadataValue&) { return v & ~kEferLme; }));
-  r.push_back(reg_rule("EFER.NXE clear", "sregs.efer", bad_s, efer,
+  r.push_back(reg_rule("EFER.NXE clear", "sregs.efer", kBadSregs, efer,
                        [](uint64_t v, const MetadataValue&) { return v & ~kEferNxe; }));
   r.push_back(reg_rule(
-      "CR8 over 15", "sregs.cr8", bad_s, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.cr8; },
+      "CR8 over 15", "sregs.cr8", kBadSregs, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.cr8; },
       [](uint64_t, const MetadataValue&) { return *gen::inRange<uint64_t>(16, UINT64_MAX); }));
   r.push_back(reg_rule(
-      "CR3 not the page tables", "sregs.cr3", bad_s, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.cr3; },
+      "CR3 not the page tables", "sregs.cr3", kBadSregs, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.cr3; },
       [](uint64_t v, const MetadataValue&) { return *gen::distinctFrom(gen::arbitrary<uint64_t>(), v); }));
   r.push_back(reg_rule(
-      "GDT base", "sregs.gdt.base", bad_s, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.gdt.base; },
+      "GDT base", "sregs.gdt.base", kBadSregs, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.gdt.base; },
       [](uint64_t v, const MetadataValue&) { return *gen::distinctFrom(gen::arbitrary<uint64_t>(), v); }));
   r.push_back(reg_rule(
-      "IDT base", "sregs.idt.base", bad_s, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.idt.base; },
+      "IDT base", "sregs.idt.base", kBadSregs, [](MetadataValue& m) -> uint64_t& { return m.vcpu.sregs.idt.base; },
       [](uint64_t v, const MetadataValue&) { return *gen::distinctFrom(gen::arbitrary<uint64_t>(), v); }));
   r.push_back({"GDT/IDT limit", [](MetaDefect& d) {
                  bool gdt = *gen::arbitrary<bool>();
@@ -260,6 +298,13 @@ std::vector<Rule> value_rules() {
                  expect(d, E::kBadSpecialRegisters, field, limit);
                  return true;
                }});
+  return r;
+}
+
+// Segment encodings and the TSS register.
+std::vector<Rule> segment_rules() {
+  using E = ErrorCode;
+  std::vector<Rule> r;
   r.push_back({"segment encoding", [](MetaDefect& d) {
                  std::string name = pick<std::string>({"cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"});
                  SegmentRegister& s = segment(d.meta.vcpu.sregs, name);
@@ -312,6 +357,13 @@ std::vector<Rule> value_rules() {
                  }
                  return true;
                }});
+  return r;
+}
+
+// The user code, stack and data segments; pending interrupts.
+std::vector<Rule> user_segment_rules() {
+  using E = ErrorCode;
+  std::vector<Rule> r;
   r.push_back(
       {"user segment", [](MetaDefect& d) {
          std::string name = pick<std::string>({"cs", "ss", "ds"});
@@ -363,8 +415,15 @@ std::vector<Rule> value_rules() {
                  expect(d, E::kBadSpecialRegisters, "sregs.interrupt_bitmap", words[k]);
                  return true;
                }});
+  return r;
+}
+
+// General registers, entry points, MXCSR.
+std::vector<Rule> register_rules() {
+  using E = ErrorCode;
+  std::vector<Rule> r;
   r.push_back(reg_rule(
-      "entrypoint not executable", "entrypoint", bad_r, [](MetadataValue& m) -> uint64_t& { return m.entrypoint; },
+      "entrypoint not executable", "entrypoint", kBadRegs, [](MetadataValue& m) -> uint64_t& { return m.entrypoint; },
       [](uint64_t, const MetadataValue& m) { return not_executable(m.layout); }));
   r.push_back({"dispatch", [](MetaDefect& d) {
                  uint64_t& v = d.meta.dispatch;
@@ -384,14 +443,14 @@ std::vector<Rule> value_rules() {
                  return true;
                }});
   r.push_back(reg_rule(
-      "rsp outside the stack", "regs.rsp", bad_r, [](MetadataValue& m) -> uint64_t& { return m.vcpu.regs.rsp; },
+      "rsp outside the stack", "regs.rsp", kBadRegs, [](MetadataValue& m) -> uint64_t& { return m.vcpu.regs.rsp; },
       [](uint64_t, const MetadataValue& m) {
         const Layout& l = m.layout;
         return *gen::oneOf(gen::inRange<uint64_t>(0, l.stack_base),
                            gen::inRange<uint64_t>(l.stack_top() + 1, UINT64_MAX));
       }));
   r.push_back(reg_rule(
-      "rflags", "regs.rflags", bad_r, [](MetadataValue& m) -> uint64_t& { return m.vcpu.regs.rflags; },
+      "rflags", "regs.rflags", kBadRegs, [](MetadataValue& m) -> uint64_t& { return m.vcpu.regs.rflags; },
       [](uint64_t v, const MetadataValue&) {
         constexpr uint64_t kReserved = (1ull << 3) | (1ull << 5) | (1ull << 15) | ~((1ull << 22) - 1);
         return *gen::oneOf(gen::just<uint64_t>(v & ~uint64_t{2}), gen::just<uint64_t>(v | one_bit_of(kReserved)),
@@ -404,6 +463,13 @@ std::vector<Rule> value_rules() {
                  expect(d, E::kBadRegisters, "fpu.mxcsr", m);
                  return true;
                }});
+  return r;
+}
+
+// What the file was built for and on: ABI, stage, hypervisor, CPU vendor.
+std::vector<Rule> identity_rules() {
+  using E = ErrorCode;
+  std::vector<Rule> r;
   r.push_back({"abi version", [](MetaDefect& d) {
                  d.meta.abi_version = *gen::distinctFrom(gen::arbitrary<uint32_t>(), abi::kAbiVersion);
                  d.defect = "abi_version = " + std::to_string(d.meta.abi_version);
@@ -431,20 +497,13 @@ std::vector<Rule> value_rules() {
                  return true;
                }});
   // Function lists: the decoder's own rules.
-  auto fn_rule = [](const char* name, std::function<std::pair<std::string, uint64_t>(FunctionInfo&)> change) -> Rule {
-    return {name, [=](MetaDefect& d) {
-              const bool guest = *gen::arbitrary<bool>();
-              auto& list = guest ? d.meta.guest_functions : d.meta.host_functions;
-              if (list.empty()) list.push_back(FunctionInfo{"F", {ValueType::kI32, {ValueType::kI32}}});
-              size_t i = *uniform<size_t>(0, list.size());
-              auto [member, value] = change(list[i]);
-              std::string field =
-                  std::string(guest ? "guest_functions[" : "host_functions[") + std::to_string(i) + "]." + member;
-              d.defect = std::string(name) + ": " + field + " = " + hex(value);
-              expect(d, ErrorCode::kFieldOutOfRange, field, value);
-              return true;
-            }};
-  };
+  return r;
+}
+
+// Function lists.
+std::vector<Rule> function_rules() {
+  using E = ErrorCode;
+  std::vector<Rule> r;
   r.push_back(fn_rule("function name length", [](FunctionInfo& f) {
     f.name = std::string(*gen::oneOf(gen::just<size_t>(0), gen::inRange<size_t>(abi::kMaxNameLength + 1, 2000)), 'n');
     return std::pair<std::string, uint64_t>{"name_length", f.name.size()};
@@ -483,12 +542,48 @@ std::vector<Rule> value_rules() {
   return r;
 }
 
-// ---- rules broken in the bytes, after encoding (checksum re-fixed unless the checksum is the point) -----
+std::vector<Rule> value_rules() {
+  std::vector<Rule> r;
+  for (auto rules : {region_rules, layout_rules, control_register_rules, segment_rules, user_segment_rules,
+                     register_rules, identity_rules, function_rules}) {
+    for (Rule& rule : rules()) r.push_back(std::move(rule));
+  }
+  return r;
+}
 
-std::vector<Rule> byte_rules() {
+// ---- rules broken in the bytes, after encoding (checksum re-fixed unless the checksum is the
+// point) -----
+
+void fix_header(MetaDefect& d) { harness::fix_checksums(d.bytes, harness::Checksums::kHeaderFixed); }
+
+// A text tag (architecture, hypervisor): a byte after its NUL, or another text.
+Rule tag_rule(const char* name, uint64_t offset, size_t size, std::string current) {
+  return {name, [=](MetaDefect& d) {
+            if (current.size() + 1 < size && *gen::arbitrary<bool>()) {
+              size_t k = *gen::inRange<size_t>(current.size() + 1, size);
+              d.bytes[offset + k] = *gen::inRange<uint8_t>(1, 255);
+              d.defect =
+                  std::string(name) + " byte " + std::to_string(k) + " after the NUL = " + hex(d.bytes[offset + k]);
+              expect(d, ErrorCode::kReservedNotZero, name, std::nullopt, offset);
+            } else {
+              std::string text = *gen::distinctFrom(
+                  gen::mapcat(gen::inRange<size_t>(1, size + 1),
+                              [](size_t n) { return gen::container<std::string>(n, gen::inRange<char>(0x21, 0x7f)); }),
+                  current);
+              for (size_t k = 0; k < size; ++k)
+                d.bytes[offset + k] = k < text.size() ? static_cast<uint8_t>(text[k]) : 0;
+              d.defect = std::string(name) + " = \"" + text + "\"";
+              expect(d, ErrorCode::kPlatformMismatch, name, std::nullopt, offset);
+            }
+            fix_header(d);
+            return true;
+          }};
+}
+
+// The fixed header: magic, version, header_length, checksum.
+std::vector<Rule> header_rules() {
   using E = ErrorCode;
   std::vector<Rule> r;
-  auto fixed = [](MetaDefect& d) { format::fix_header_checksum(d.bytes); };
   r.push_back({"magic", [](MetaDefect& d) {
                  size_t k = *uniform<size_t>(0, 8);
                  d.bytes[k] = *gen::distinctFrom(gen::arbitrary<uint8_t>(), d.bytes[k]);
@@ -498,22 +593,22 @@ std::vector<Rule> byte_rules() {
                }});
   r.push_back({"format version", [](MetaDefect& d) {
                  uint32_t v = *gen::oneOf(gen::just(0u), gen::inRange<uint32_t>(2, UINT32_MAX));
-                 put_le(d.bytes, format::kVersionOffset, v, 4);
+                 abi::store_le(d.bytes.data() + format::kVersionOffset, 4, v);
                  d.defect = "format_version = " + std::to_string(v);
                  expect(d, v == 0 ? E::kOlderFormat : E::kNewerFormat, "format_version", v, format::kVersionOffset);
                  return true;
                }});
   r.push_back({"header_length bounds", [](MetaDefect& d) {
-                 uint32_t v = *gen::oneOf(gen::inRange<uint32_t>(0, kPage),
+                 uint32_t v = *gen::oneOf(gen::inRange<uint32_t>(0, abi::kPageSize),
                                           gen::inRange<uint32_t>(format::kMaxHeaderLength + 1, UINT32_MAX));
-                 put_le(d.bytes, format::kHeaderLengthOffset, v, 4);
+                 abi::store_le(d.bytes.data() + format::kHeaderLengthOffset, 4, v);
                  d.defect = "header_length = " + hex(v);
                  expect(d, E::kFieldOutOfRange, "header_length", v, format::kHeaderLengthOffset);
                  return true;
                }});
   r.push_back({"header_length misaligned", [](MetaDefect& d) {
-                 uint32_t v = static_cast<uint32_t>(d.bytes.size() + *gen::inRange<uint64_t>(1, kPage));
-                 put_le(d.bytes, format::kHeaderLengthOffset, v, 4);
+                 uint32_t v = static_cast<uint32_t>(d.bytes.size() + *gen::inRange<uint64_t>(1, abi::kPageSize));
+                 abi::store_le(d.bytes.data() + format::kHeaderLengthOffset, 4, v);
                  d.defect = "header_length = " + hex(v);
                  expect(d, E::kMisaligned, "header_length", v, format::kHeaderLengthOffset);
                  return true;
@@ -524,13 +619,13 @@ std::vector<Rule> byte_rules() {
                  expect(d, E::kFileTooShort, "header_length", d.bytes.size(), format::kHeaderLengthOffset);
                  return true;
                }});
-  r.push_back({"header_length a page too long", [fixed](MetaDefect& d) {
-                 const uint64_t length = d.bytes.size() + kPage;
+  r.push_back({"header_length a page too long", [](MetaDefect& d) {
+                 const uint64_t length = d.bytes.size() + abi::kPageSize;
                  d.bytes.resize(length, 0);
-                 put_le(d.bytes, format::kHeaderLengthOffset, length, 4);
-                 put_le(d.bytes, format::kBlobOffsetOffset, length, 8);
-                 d.file_size += kPage;
-                 fixed(d);
+                 abi::store_le(d.bytes.data() + format::kHeaderLengthOffset, 4, length);
+                 abi::store_le(d.bytes.data() + format::kBlobOffsetOffset, 8, length);
+                 d.file_size += abi::kPageSize;
+                 fix_header(d);
                  d.defect = "header_length = blob_offset = " + hex(length) + " (a page of extra padding)";
                  expect(d, E::kFieldOutOfRange, "header_length", length, format::kHeaderLengthOffset);
                  return true;
@@ -542,66 +637,58 @@ std::vector<Rule> byte_rules() {
                  expect(d, E::kHeaderChecksum, "header_checksum", std::nullopt, format::kChecksumOffset);
                  return true;
                }});
-  auto tag_rule = [fixed](const char* name, uint64_t offset, size_t size, std::string current) -> Rule {
-    return {
-        name, [=](MetaDefect& d) {
-          if (current.size() + 1 < size && *gen::arbitrary<bool>()) {
-            size_t k = *gen::inRange<size_t>(current.size() + 1, size);
-            d.bytes[offset + k] = *gen::inRange<uint8_t>(1, 255);
-            d.defect =
-                std::string(name) + " byte " + std::to_string(k) + " after the NUL = " + hex(d.bytes[offset + k]);
-            expect(d, E::kReservedNotZero, name, std::nullopt, offset);
-          } else {
-            std::string text = *gen::distinctFrom(
-                gen::mapcat(gen::inRange<size_t>(1, size + 1),
-                            [](size_t n) { return gen::container<std::string>(n, gen::inRange<char>(0x21, 0x7f)); }),
-                current);
-            for (size_t k = 0; k < size; ++k) d.bytes[offset + k] = k < text.size() ? static_cast<uint8_t>(text[k]) : 0;
-            d.defect = std::string(name) + " = \"" + text + "\"";
-            expect(d, E::kPlatformMismatch, name, std::nullopt, offset);
-          }
-          fixed(d);
-          return true;
-        }};
-  };
+  return r;
+}
+
+// The platform tags.
+std::vector<Rule> tag_rules() {
+  using E = ErrorCode;
+  std::vector<Rule> r;
   r.push_back(tag_rule("architecture", 0x18, 8, "x86_64"));
   r.push_back(tag_rule("hypervisor", 0x28, 8, "kvm"));
-  r.push_back({"cpu_vendor padding", [fixed](MetaDefect& d) {
+  r.push_back({"cpu_vendor padding", [](MetaDefect& d) {
                  if (d.meta.cpu_vendor.size() + 1 >= format::kCpuVendorSize) return false;
                  size_t k = *gen::inRange<size_t>(d.meta.cpu_vendor.size() + 1, format::kCpuVendorSize);
                  d.bytes[0x30 + k] = *gen::inRange<uint8_t>(1, 255);
-                 fixed(d);
+                 fix_header(d);
                  d.defect = "cpu_vendor byte " + std::to_string(k) + " after the NUL = " + hex(d.bytes[0x30 + k]);
                  expect(d, E::kReservedNotZero, "cpu_vendor", std::nullopt, 0x30);
                  return true;
                }});
-  r.push_back({"digest algorithm", [fixed](MetaDefect& d) {
+  return r;
+}
+
+// The digest, the blob's place and size, reserved bytes and padding.
+std::vector<Rule> blob_rules() {
+  using E = ErrorCode;
+  std::vector<Rule> r;
+  r.push_back({"digest algorithm", [](MetaDefect& d) {
                  uint32_t a = *gen::oneOf(gen::just(0u), gen::inRange<uint32_t>(3, UINT32_MAX));
-                 put_le(d.bytes, format::kDigestAlgorithmOffset, a, 4);
-                 fixed(d);
+                 abi::store_le(d.bytes.data() + format::kDigestAlgorithmOffset, 4, a);
+                 fix_header(d);
                  d.defect = "digest_algorithm = " + std::to_string(a);
                  expect(d, E::kFieldOutOfRange, "digest_algorithm", a, format::kDigestAlgorithmOffset);
                  return true;
                }});
-  r.push_back({"xxh3 digest tail", [fixed](MetaDefect& d) {
+  r.push_back({"xxh3 digest tail", [](MetaDefect& d) {
                  if (d.meta.algorithm != DigestAlgorithm::kXxh3_128) return false;
                  size_t k = *gen::inRange<size_t>(16, 32);
                  uint8_t v = *gen::inRange<uint8_t>(1, 255);
                  d.bytes[format::kDigestOffset + k] = v;
-                 fixed(d);
+                 fix_header(d);
                  d.defect = "xxh3-128 digest byte " + std::to_string(k) + " = " + hex(v);
                  expect(d, E::kReservedNotZero, "digest", v, format::kDigestOffset + k);
                  return true;
                }});
-  r.push_back({"blob_offset", [fixed](MetaDefect& d) {
+  r.push_back({"blob_offset", [](MetaDefect& d) {
                  uint64_t v = *gen::distinctFrom(gen::arbitrary<uint64_t>(), uint64_t{d.bytes.size()});
-                 put_le(d.bytes, format::kBlobOffsetOffset, v, 8);
-                 fixed(d);
+                 abi::store_le(d.bytes.data() + format::kBlobOffsetOffset, 8, v);
+                 fix_header(d);
                  d.defect = "blob_offset = " + hex(v);
                  expect(d, E::kFieldOutOfRange, "blob_offset", v, format::kBlobOffsetOffset);
                  return true;
                }});
-  r.push_back({"reserved byte", [fixed](MetaDefect& d) {
+  r.push_back({"reserved byte", [](MetaDefect& d) {
                  std::vector<format::FieldInfo> reserved;
                  for (const auto& f : format::describe_fields(d.bytes)) {
                    if (f.name.find("reserved") != std::string::npos) reserved.push_back(f);
@@ -609,18 +696,18 @@ std::vector<Rule> byte_rules() {
                  format::FieldInfo f = pick(reserved);
                  uint64_t at = f.offset + *gen::inRange<uint64_t>(0, f.size);
                  d.bytes[at] = *gen::inRange<uint8_t>(1, 255);
-                 fixed(d);
+                 fix_header(d);
                  d.defect = f.name + " byte at " + hex(at) + " = " + hex(d.bytes[at]);
                  expect(d, E::kReservedNotZero, f.name, d.bytes[at], at);
                  return true;
                }});
-  r.push_back({"padding byte", [fixed](MetaDefect& d) {
+  r.push_back({"padding byte", [](MetaDefect& d) {
                  auto fields = format::describe_fields(d.bytes);
                  if (fields.empty() || fields.back().name != "padding") return false;
                  const auto& f = fields.back();
                  uint64_t at = f.offset + *gen::inRange<uint64_t>(0, f.size);
                  d.bytes[at] = *gen::inRange<uint8_t>(1, 255);
-                 fixed(d);
+                 fix_header(d);
                  d.defect = "padding byte at " + hex(at) + " = " + hex(d.bytes[at]);
                  expect(d, E::kReservedNotZero, "padding", d.bytes[at], at);
                  return true;
@@ -639,6 +726,14 @@ std::vector<Rule> byte_rules() {
                  expect(d, E::kFieldOutOfRange, "blob_size", blob_size(d.meta));
                  return true;
                }});
+  return r;
+}
+
+std::vector<Rule> byte_rules() {
+  std::vector<Rule> r;
+  for (auto rules : {header_rules, tag_rules, blob_rules}) {
+    for (Rule& rule : rules()) r.push_back(std::move(rule));
+  }
   return r;
 }
 

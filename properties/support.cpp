@@ -129,16 +129,6 @@ std::string first_difference(std::span<const uint8_t> a, std::span<const uint8_t
   return {};
 }
 
-void put_le(std::vector<uint8_t>& b, size_t offset, uint64_t value, size_t size) {
-  for (size_t i = 0; i < size; ++i) b.at(offset + i) = static_cast<uint8_t>(value >> (8 * i));
-}
-
-uint64_t get_le(const std::vector<uint8_t>& b, size_t offset, size_t size) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < size; ++i) v |= uint64_t{b.at(offset + i)} << (8 * i);
-  return v;
-}
-
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
   std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/snapvm-props.XXXXXX";

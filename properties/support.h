@@ -31,10 +31,6 @@ bool same_values(const std::vector<Value>& a, const std::vector<Value>& b);
 // "" when equal, else where the first difference is: "size 4096 vs 4100" or "byte 0x260: 01 vs 00".
 std::string first_difference(std::span<const uint8_t> a, std::span<const uint8_t> b);
 
-// Little-endian reads and writes of `size` (<= 8) bytes at `offset` (which must be in range).
-void put_le(std::vector<uint8_t>& b, size_t offset, uint64_t value, size_t size);
-uint64_t get_le(const std::vector<uint8_t>& b, size_t offset, size_t size);
-
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
 class TempDir {
  public:

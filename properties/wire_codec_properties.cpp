@@ -10,6 +10,7 @@
 
 #include "generators.h"
 #include "sandbox/call_codec.h"
+#include "snapvm/abi/byte_order.h"
 #include "snapvm/abi/wire.h"
 #include "support.h"
 
@@ -278,8 +279,8 @@ rc::Gen<HostileBytes> gen_hostile_bytes() {
       default: {  // the right header over random bytes
         h.bytes = *gen::container<std::vector<uint8_t>>(*gen::inRange<size_t>(0, 64), gen::arbitrary<uint8_t>());
         h.bytes.insert(h.bytes.begin(), 8, 0);
-        put_le(h.bytes, 0, h.magic, 4);
-        put_le(h.bytes, 4, h.bytes.size(), 4);
+        abi::store_le(h.bytes.data(), 4, h.magic);
+        abi::store_le(h.bytes.data() + 4, 4, h.bytes.size());
         h.how = "random body";
         break;
       }
@@ -303,7 +304,7 @@ RC_GTEST_PROP(WireCodec, AcceptedBytesAreCanonical, ()) {
     RC_ASSERT(*e.offset <= h.bytes.size());
     return;
   }
-  const size_t total = get_le(h.bytes, 4, 4);
+  const size_t total = abi::load_le(h.bytes.data() + 4, 4);
   RC_ASSERT(total <= h.bytes.size());
   std::span<const uint8_t> message(h.bytes.data(), total);
   if (first_difference(d.reencoded, message) != "") RC_FAIL(mismatch("re-encoding", d.reencoded, message));
@@ -342,21 +343,21 @@ bool header_defect(WireDefect& d, const SpecMessage& spec, int rule) {
   switch (rule) {
     case 0: {
       uint32_t bad = *gen::distinctFrom(gen::arbitrary<uint32_t>(), d.magic);
-      put_le(d.bytes, 0, bad, 4);
+      abi::store_le(d.bytes.data(), 4, bad);
       d.defect = "magic = " + hex(bad);
       expect(d, "magic", 0, bad, WireStatus::kBadMagic);
       return true;
     }
     case 1: {
       uint32_t t = *gen::inRange<uint32_t>(0, 8);
-      put_le(d.bytes, 4, t, 4);
+      abi::store_le(d.bytes.data() + 4, 4, t);
       d.defect = "total_length = " + std::to_string(t);
       expect(d, "total_length", 4, t, WireStatus::kBadLength);
       return true;
     }
     case 2: {
       uint32_t t = *gen::inRange<uint32_t>(static_cast<uint32_t>(size) + 1, UINT32_MAX);
-      put_le(d.bytes, 4, t, 4);
+      abi::store_le(d.bytes.data() + 4, 4, t);
       d.defect = "total_length = " + std::to_string(t) + " past the buffer";
       expect(d, "total_length", 4, t, WireStatus::kBadLength);
       return true;
@@ -377,7 +378,7 @@ bool header_defect(WireDefect& d, const SpecMessage& spec, int rule) {
       if (size <= 8) return false;
       size_t len = *gen::inRange<size_t>(8, size);
       d.bytes.resize(len);
-      put_le(d.bytes, 4, len, 4);
+      abi::store_le(d.bytes.data() + 4, 4, len);
       d.defect = "message cut to " + std::to_string(len) + " bytes (total_length too)";
       for (const SpecField& f : spec.fields) {
         if (f.offset + f.size > len) {
@@ -390,7 +391,7 @@ bool header_defect(WireDefect& d, const SpecMessage& spec, int rule) {
     case 5: {
       size_t extra = *gen::inRange<size_t>(1, 65);
       d.bytes.resize(size + extra, 0);
-      put_le(d.bytes, 4, size + extra, 4);
+      abi::store_le(d.bytes.data() + 4, 4, size + extra);
       d.defect = std::to_string(extra) + " bytes past the last field, inside total_length";
       expect(d, "end", size, extra, WireStatus::kTrailingBytes);
       return true;
@@ -424,7 +425,7 @@ bool value_defect(WireDefect& d, const SpecMessage& spec, size_t start, const Va
       const SpecField& length = spec.fields[start + 1];
       const size_t room = spec.bytes.size() - (length.offset + 4);
       uint32_t n = *gen::inRange<uint64_t>(room + 1, uint64_t{UINT32_MAX} + 1);
-      put_le(d.bytes, length.offset, n, 4);
+      abi::store_le(d.bytes.data() + length.offset, 4, n);
       d.defect = "length " + std::to_string(n) + " with " + std::to_string(room) + " bytes left";
       expect(d, length.name, length.offset + 4, n, WireStatus::kTruncated);
       return true;
@@ -433,28 +434,128 @@ bool value_defect(WireDefect& d, const SpecMessage& spec, size_t start, const Va
   return false;
 }
 
+// A call's own defects: its name length, argument count, reserved byte, or one argument's value.
+bool call_defect(WireDefect& d, const SpecMessage& spec, const CallMessage& call, int rule) {
+  if (rule == 0) {
+    uint16_t n = *gen::inRange<int>(abi::kMaxNameLength + 1, 65536);
+    abi::store_le(d.bytes.data() + 8, 2, n);
+    d.defect = "name_length = " + std::to_string(n);
+    expect(d, "name_length", 8, n, WireStatus::kTooLong);
+  } else if (rule == 1) {
+    uint8_t n = *gen::inRange<int>(abi::kMaxArgs + 1, 256);
+    d.bytes[10] = n;
+    d.defect = "argc = " + std::to_string(n);
+    expect(d, "argc", 10, n, WireStatus::kTooMany);
+  } else if (rule == 2) {
+    uint8_t n = *gen::inRange<int>(1, 256);
+    d.bytes[11] = n;
+    d.defect = "reserved = " + std::to_string(n);
+    expect(d, "reserved", 11, n, WireStatus::kBadLength);
+  } else {
+    size_t i = *uniform<size_t>(0, call.args.size());
+    if (!value_defect(d, spec, spec.starts[i], call.args[i], *uniform(0, 3))) return false;
+    d.defect = "argument " + std::to_string(i) + ": " + d.defect;
+  }
+  return true;
+}
+
+// A log or abort record whose text length runs past the message.
+void record_defect(WireDefect& d, const SpecMessage& spec) {
+  const size_t room = spec.bytes.size() - 16;
+  uint32_t n = *gen::inRange<uint64_t>(room + 1, uint64_t{UINT32_MAX} + 1);
+  abi::store_le(d.bytes.data() + 12, 4, n);
+  d.defect = "text_length " + std::to_string(n) + " with " + std::to_string(room) + " bytes left";
+  expect(d, "text", 16, n, WireStatus::kTruncated);
+}
+
+// A manifest entry's name: too long, empty, or with a control character.
+void manifest_name_defect(WireDefect& d, const SpecField& name_length, size_t entry, size_t name_size) {
+  const int which = *uniform(0, 3);
+  if (which == 0) {
+    uint16_t n = *gen::inRange<int>(abi::kMaxNameLength + 1, 65536);
+    abi::store_le(d.bytes.data() + name_length.offset, 2, n);
+    d.defect = "entry " + std::to_string(entry) + " name_length = " + std::to_string(n);
+    expect(d, "name_length", name_length.offset, n, WireStatus::kTooLong);
+  } else if (which == 1) {  // an empty name: its bytes go, the rest of the entry stays
+    d.bytes.erase(d.bytes.begin() + static_cast<long>(name_length.offset + 2),
+                  d.bytes.begin() + static_cast<long>(name_length.offset + 2 + name_size));
+    abi::store_le(d.bytes.data() + name_length.offset, 2, 0);
+    abi::store_le(d.bytes.data() + 4, 4, d.bytes.size());
+    d.defect = "entry " + std::to_string(entry) + " with an empty name";
+    expect(d, "name_length", name_length.offset, 0, WireStatus::kBadLength);
+  } else {
+    const size_t k = *uniform<size_t>(0, name_size);
+    const uint8_t c = *gen::oneOf(gen::inRange<uint8_t>(0, 0x20), gen::just<uint8_t>(0x7f));
+    d.bytes[name_length.offset + 2 + k] = c;
+    d.defect = "entry " + std::to_string(entry) + " name byte " + std::to_string(k) + " = " + hex(c);
+    expect(d, "name", name_length.offset + 2 + k, c, WireStatus::kBadType);
+  }
+}
+
+// A manifest's defects: a function count over the limit, an entry's name, result or parameter types.
+bool manifest_defect(WireDefect& d, const SpecMessage& spec, int rule) {
+  const size_t entry = *uniform<size_t>(0, spec.starts.size());
+  const SpecField& name_length = spec.fields[spec.starts[entry]];
+  const size_t name_size = abi::load_le(d.bytes.data() + name_length.offset, 2);
+  const size_t result_at = name_length.offset + 2 + name_size;
+  const size_t params = d.bytes[result_at + 1];
+  if (rule == 0) {
+    const bool guest = *gen::arbitrary<bool>();
+    uint16_t n = *gen::inRange<int>(abi::kMaxFunctions + 1, 65536);
+    abi::store_le(d.bytes.data() + (guest ? 8 : 10), 2, n);
+    d.defect = std::string(guest ? "guest_count" : "host_count") + " = " + std::to_string(n);
+    expect(d, guest ? "guest_count" : "host_count", guest ? 8 : 10, n, WireStatus::kTooMany);
+  } else if (rule == 1) {
+    manifest_name_defect(d, name_length, entry, name_size);
+  } else if (rule == 2) {
+    if (*gen::arbitrary<bool>()) {
+      uint8_t t = *gen::inRange<int>(abi::kValueTypeCount, 256);
+      d.bytes[result_at] = t;
+      d.defect = "entry " + std::to_string(entry) + " result type " + std::to_string(t);
+      expect(d, "result", result_at, t, WireStatus::kBadType);
+    } else {
+      uint8_t n = *gen::inRange<int>(abi::kMaxArgs + 1, 256);
+      d.bytes[result_at + 1] = n;
+      d.defect = "entry " + std::to_string(entry) + " param_count = " + std::to_string(n);
+      expect(d, "param_count", result_at + 1, n, WireStatus::kTooMany);
+    }
+  } else {
+    if (params == 0) return false;
+    size_t j = *uniform<size_t>(0, params);
+    uint8_t t = *gen::weightedOneOf<int>({{1, gen::just(0)}, {3, gen::inRange<int>(abi::kValueTypeCount, 256)}});
+    d.bytes[result_at + 2 + j] = t;
+    d.defect = "entry " + std::to_string(entry) + " param " + std::to_string(j) + " type " + std::to_string(t);
+    expect(d, "param", result_at + 2 + j, t, WireStatus::kBadType);
+  }
+  return true;
+}
+
+// A message of the kind with the part the defect needs: at least one value or function entry.
+Sample defect_sample(Kind kind, std::optional<CallMessage>& call) {
+  std::optional<Value> value;
+  std::optional<ManifestMessage> manifest;
+  if (kind == Kind::kCall) {
+    call = *gen_call();
+    if (call->args.empty()) call->args.push_back(*gen_value());
+    size_t i = *uniform<size_t>(0, call->args.size());
+    if (*uniform(0, 3) == 0)
+      call->args[i] = *gen_value_of(*gen::element(ValueType::kBool, ValueType::kString, ValueType::kBytes));
+  }
+  if (kind == Kind::kManifest) {
+    manifest = *gen_manifest();
+    if (manifest->guest.empty() && manifest->host.empty()) {
+      manifest->guest.push_back(FunctionInfo{"F", {ValueType::kI32, {ValueType::kI32}}});
+    }
+  }
+  return make_sample(kind, call, value, manifest);
+}
+
 rc::Gen<WireDefect> gen_wire_defect() {
   return gen::exec([] {
     WireDefect d;
     d.kind = *gen_kind();
-    // Messages that have the part the defect needs: at least one value or function entry.
     std::optional<CallMessage> call;
-    std::optional<Value> value;
-    std::optional<ManifestMessage> manifest;
-    if (d.kind == Kind::kCall) {
-      call = *gen_call();
-      if (call->args.empty()) call->args.push_back(*gen_value());
-      size_t i = *uniform<size_t>(0, call->args.size());
-      if (*uniform(0, 3) == 0)
-        call->args[i] = *gen_value_of(*gen::element(ValueType::kBool, ValueType::kString, ValueType::kBytes));
-    }
-    if (d.kind == Kind::kManifest) {
-      manifest = *gen_manifest();
-      if (manifest->guest.empty() && manifest->host.empty()) {
-        manifest->guest.push_back(FunctionInfo{"F", {ValueType::kI32, {ValueType::kI32}}});
-      }
-    }
-    Sample s = make_sample(d.kind, call, value, manifest);
+    Sample s = defect_sample(d.kind, call);
     d.magic = s.magic;
     d.message = s.text;
     d.bytes = s.spec.bytes;
@@ -467,98 +568,20 @@ rc::Gen<WireDefect> gen_wire_defect() {
       }
       const int rule = *uniform(0, 4);
       switch (d.kind) {
-        case Kind::kCall: {
-          if (rule == 0) {
-            uint16_t n = *gen::inRange<int>(abi::kMaxNameLength + 1, 65536);
-            put_le(d.bytes, 8, n, 2);
-            d.defect = "name_length = " + std::to_string(n);
-            expect(d, "name_length", 8, n, WireStatus::kTooLong);
-          } else if (rule == 1) {
-            uint8_t n = *gen::inRange<int>(abi::kMaxArgs + 1, 256);
-            d.bytes[10] = n;
-            d.defect = "argc = " + std::to_string(n);
-            expect(d, "argc", 10, n, WireStatus::kTooMany);
-          } else if (rule == 2) {
-            uint8_t n = *gen::inRange<int>(1, 256);
-            d.bytes[11] = n;
-            d.defect = "reserved = " + std::to_string(n);
-            expect(d, "reserved", 11, n, WireStatus::kBadLength);
-          } else {
-            size_t i = *uniform<size_t>(0, call->args.size());
-            if (!value_defect(d, spec, spec.starts[i], call->args[i], *uniform(0, 3))) continue;
-            d.defect = "argument " + std::to_string(i) + ": " + d.defect;
-          }
-          return d;
-        }
+        case Kind::kCall:
+          if (call_defect(d, spec, *call, rule)) return d;
+          break;
         case Kind::kResult: {
           Value v = *detail::decode_result(spec.bytes);
-          if (!value_defect(d, spec, spec.starts[0], v, *uniform(0, 3))) continue;
-          return d;
+          if (value_defect(d, spec, spec.starts[0], v, *uniform(0, 3))) return d;
+          break;
         }
-        case Kind::kRecord: {
-          const size_t room = spec.bytes.size() - 16;
-          uint32_t n = *gen::inRange<uint64_t>(room + 1, uint64_t{UINT32_MAX} + 1);
-          put_le(d.bytes, 12, n, 4);
-          d.defect = "text_length " + std::to_string(n) + " with " + std::to_string(room) + " bytes left";
-          expect(d, "text", 16, n, WireStatus::kTruncated);
+        case Kind::kRecord:
+          record_defect(d, spec);
           return d;
-        }
-        case Kind::kManifest: {
-          const size_t entry = *uniform<size_t>(0, spec.starts.size());
-          const SpecField& name_length = spec.fields[spec.starts[entry]];
-          const size_t name_size = get_le(d.bytes, name_length.offset, 2);
-          const size_t result_at = name_length.offset + 2 + name_size;
-          const size_t params = d.bytes[result_at + 1];
-          if (rule == 0) {
-            const bool guest = *gen::arbitrary<bool>();
-            uint16_t n = *gen::inRange<int>(abi::kMaxFunctions + 1, 65536);
-            put_le(d.bytes, guest ? 8 : 10, n, 2);
-            d.defect = std::string(guest ? "guest_count" : "host_count") + " = " + std::to_string(n);
-            expect(d, guest ? "guest_count" : "host_count", guest ? 8 : 10, n, WireStatus::kTooMany);
-          } else if (rule == 1) {
-            const int which = *uniform(0, 3);
-            if (which == 0) {
-              uint16_t n = *gen::inRange<int>(abi::kMaxNameLength + 1, 65536);
-              put_le(d.bytes, name_length.offset, n, 2);
-              d.defect = "entry " + std::to_string(entry) + " name_length = " + std::to_string(n);
-              expect(d, "name_length", name_length.offset, n, WireStatus::kTooLong);
-            } else if (which == 1) {  // an empty name: its bytes go, the rest of the entry stays
-              d.bytes.erase(d.bytes.begin() + static_cast<long>(name_length.offset + 2),
-                            d.bytes.begin() + static_cast<long>(name_length.offset + 2 + name_size));
-              put_le(d.bytes, name_length.offset, 0, 2);
-              put_le(d.bytes, 4, d.bytes.size(), 4);
-              d.defect = "entry " + std::to_string(entry) + " with an empty name";
-              expect(d, "name_length", name_length.offset, 0, WireStatus::kBadLength);
-            } else {
-              const size_t k = *uniform<size_t>(0, name_size);
-              const uint8_t c = *gen::oneOf(gen::inRange<uint8_t>(0, 0x20), gen::just<uint8_t>(0x7f));
-              d.bytes[name_length.offset + 2 + k] = c;
-              d.defect = "entry " + std::to_string(entry) + " name byte " + std::to_string(k) + " = " + hex(c);
-              expect(d, "name", name_length.offset + 2 + k, c, WireStatus::kBadType);
-            }
-          } else if (rule == 2) {
-            if (*gen::arbitrary<bool>()) {
-              uint8_t t = *gen::inRange<int>(abi::kValueTypeCount, 256);
-              d.bytes[result_at] = t;
-              d.defect = "entry " + std::to_string(entry) + " result type " + std::to_string(t);
-              expect(d, "result", result_at, t, WireStatus::kBadType);
-            } else {
-              uint8_t n = *gen::inRange<int>(abi::kMaxArgs + 1, 256);
-              d.bytes[result_at + 1] = n;
-              d.defect = "entry " + std::to_string(entry) + " param_count = " + std::to_string(n);
-              expect(d, "param_count", result_at + 1, n, WireStatus::kTooMany);
-            }
-          } else {
-            if (params == 0) continue;
-            size_t j = *uniform<size_t>(0, params);
-            uint8_t t =
-                *gen::weightedOneOf<int>({{1, gen::just(0)}, {3, gen::inRange<int>(abi::kValueTypeCount, 256)}});
-            d.bytes[result_at + 2 + j] = t;
-            d.defect = "entry " + std::to_string(entry) + " param " + std::to_string(j) + " type " + std::to_string(t);
-            expect(d, "param", result_at + 2 + j, t, WireStatus::kBadType);
-          }
-          return d;
-        }
+        case Kind::kManifest:
+          if (manifest_defect(d, spec, rule)) return d;
+          break;
       }
     }
   });

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "snapvm/abi/byte_order.h"
 #include "support.h"
 
 namespace snapvm::properties {
@@ -15,7 +16,8 @@ class SpecWriter {
  public:
   void uint(const char* name, uint64_t v, size_t size) {
     m.fields.push_back({name, m.bytes.size(), size});
-    for (size_t i = 0; i < size; ++i) m.bytes.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    m.bytes.resize(m.bytes.size() + size);
+    abi::store_le(m.bytes.data() + m.bytes.size() - size, size, v);
   }
   void raw(const char* name, const void* p, size_t size) {
     m.fields.push_back({name, m.bytes.size(), size});
@@ -27,7 +29,7 @@ class SpecWriter {
     uint("total_length", 0, 4);
   }
   SpecMessage finish() {
-    put_le(m.bytes, 4, m.bytes.size(), 4);
+    abi::store_le(m.bytes.data() + 4, 4, m.bytes.size());
     return std::move(m);
   }
   // Tag, then the payload as docs/abi.md gives it for each type.

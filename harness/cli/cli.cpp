@@ -13,6 +13,7 @@
 #include "cli/exit_codes.h"
 #include "snapvm/sandbox.h"
 #include "snapvm/snapshot.h"
+#include "snapvm_harness/arguments.h"
 #include "snapvm_harness/campaign.h"
 #include "snapvm_harness/compare.h"
 #include "snapvm_harness/describe.h"
@@ -152,7 +153,7 @@ int run_snapshot(const RunArgs& a) {
       return kExitCall;
     }
     for (size_t i = 0; i < a.args.size(); ++i) {
-      auto v = harness::parse_value(fn->signature.params[i], a.args[i]);
+      auto v = harness::parse_argument(fn->signature.params[i], a.args[i]);
       if (!v) return report(v.error());
       values.push_back(std::move(*v));
     }
@@ -266,101 +267,143 @@ int check(const std::string& path, uint64_t seed, size_t random, bool json, cons
   return r.ok() ? kExitOk : kExitFailure;
 }
 
+// ---- the command line: one function per subcommand, declaring its options -----------------------------
+
+CLI::App* add_bake(CLI::App& app, BakeArgs& a) {
+  auto* c = app.add_subcommand("bake", "Run a guest ELF's initialisation and save a snapshot file");
+  c->add_option("elf", a.elf, "Guest ELF")->required()->check(CLI::ExistingFile);
+  c->add_option("-o,--output", a.output, "Snapshot file to write")->required();
+  c->add_option("--heap", a.heap, "Heap size (e.g. 128K, 8M, 256M)")->capture_default_str();
+  c->add_option("--stack", a.stack, "Stack size")->capture_default_str();
+  c->add_option("--input", a.input, "Input buffer size")->capture_default_str();
+  c->add_option("--output-buffer", a.out_buf, "Output buffer size")->capture_default_str();
+  c->add_option("--digest", a.digest, "Content digest: blake3 (default) or xxh3")->capture_default_str();
+  c->add_flag("--before-init", a.before_init, "Snapshot before guest initialisation");
+  c->add_flag("--progress", a.progress, "Show progress even when stderr is not a terminal");
+  return c;
+}
+
+struct FileArgs {
+  std::string path;
+  bool json = false, unchecked = false, progress = false, quiet = false;
+};
+
+CLI::App* add_inspect(CLI::App& app, FileArgs& a) {
+  auto* c = app.add_subcommand("inspect", "Show a snapshot file's header, regions, registers, functions");
+  c->add_option("file", a.path, "Snapshot file")->required();
+  c->add_flag("--json", a.json, "Machine-readable output");
+  c->add_flag("--unchecked", a.unchecked, "Skip the content digest");
+  return c;
+}
+
+CLI::App* add_verify(CLI::App& app, FileArgs& a) {
+  auto* c = app.add_subcommand("verify", "Check a snapshot file; exit status says what is wrong");
+  c->add_option("file", a.path, "Snapshot file")->required();
+  c->add_flag("--unchecked", a.unchecked, "Skip the content digest (header and structure only)");
+  c->add_flag("--progress", a.progress, "Show progress even when stderr is not a terminal");
+  c->add_flag("-q,--quiet", a.quiet, "Print nothing when valid");
+  return c;
+}
+
+CLI::App* add_run(CLI::App& app, RunArgs& a) {
+  auto* c = app.add_subcommand("run", "Cold start from a snapshot file and call one guest function");
+  c->add_option("file", a.snapshot, "Snapshot file")->required();
+  c->add_option("function", a.function, "Guest function")->required();
+  c->add_option("args", a.args, "Arguments, parsed by the function's signature");
+  c->add_flag("--unchecked", a.unchecked, "Load with from_file_unchecked (no content digest)");
+  c->add_option("--timeout-ms", a.timeout_ms, "Call timeout in milliseconds");
+  c->add_flag("--json", a.json, "Print result and timings as JSON");
+  return c;
+}
+
+struct DiffArgs {
+  std::string a, b;
+  bool json = false, unchecked = false;
+};
+
+CLI::App* add_diff(CLI::App& app, DiffArgs& a) {
+  auto* c = app.add_subcommand("diff", "Show what differs between two snapshot files");
+  c->add_option("a", a.a, "First snapshot file")->required();
+  c->add_option("b", a.b, "Second snapshot file")->required();
+  c->add_flag("--json", a.json, "Machine-readable output");
+  c->add_flag("--unchecked", a.unchecked, "Skip the content digests");
+  return c;
+}
+
+// `mutate` and `check` share --seed and --random.
+struct MutantArgs {
+  std::string path, dir, artifacts;
+  uint64_t seed = 1;
+  size_t random_per_family = 64;
+  bool json = false, no_guest = false;
+};
+
+CLI::App* add_mutate(CLI::App& app, MutantArgs& a) {
+  auto* c = app.add_subcommand("mutate", "Write mutants of a snapshot file (deterministic from --seed)");
+  c->add_option("file", a.path, "Valid snapshot file")->required()->check(CLI::ExistingFile);
+  c->add_option("-o,--output", a.dir, "Directory for the mutants")->required();
+  c->add_option("--seed", a.seed, "Seed")->capture_default_str();
+  c->add_option("--random", a.random_per_family, "Random bit flips and byte overwrites each")->capture_default_str();
+  return c;
+}
+
+CLI::App* add_check(CLI::App& app, MutantArgs& a) {
+  auto* c = app.add_subcommand("check", "Run a mutation campaign against the loaders and the VM");
+  c->add_option("file", a.path, "Valid snapshot file")->required()->check(CLI::ExistingFile);
+  c->add_option("--seed", a.seed, "Seed")->capture_default_str();
+  c->add_option("--random", a.random_per_family, "Random bit flips and byte overwrites each")->capture_default_str();
+  c->add_option("--artifacts", a.artifacts, "Save crashing and wrongly accepted mutants here");
+  c->add_flag("--json", a.json, "Machine-readable report");
+  c->add_flag("--no-guest", a.no_guest, "Only load mutants; no cold start and call");
+  return c;
+}
+
+CLI::App* add_harness(CLI::App& app, harness::MainJobOptions& job) {
+  auto* c = app.add_subcommand("harness", "The main job: bake, round-trip, mutate, time cold starts; report");
+  c->add_option("elf", job.guest_elf, "Guest ELF (the sample guest)")->required()->check(CLI::ExistingFile);
+  c->add_option("--work-dir", job.work_dir, "Where snapshot files go")->capture_default_str();
+  c->add_option("--report", job.report_path, "JSON report file")->capture_default_str();
+  c->add_option("--heaps", job.heap_sizes, "Heap sizes in bytes")->capture_default_str();
+  c->add_option("--seed", job.seed, "Mutation seed")->capture_default_str();
+  c->add_option("--random", job.random_per_family, "Random mutants per family")->capture_default_str();
+  c->add_option("--repetitions", job.repetitions, "Cold starts timed per path")->capture_default_str();
+  return c;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
   CLI::App app{"snapvm: micro-VM sandboxes on KVM with snapshot files"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "snapvm 0.1.0 (snapshot format 1)");
-
   BakeArgs bake_args;
-  auto* bake_cmd = app.add_subcommand("bake", "Run a guest ELF's initialisation and save a snapshot file");
-  bake_cmd->add_option("elf", bake_args.elf, "Guest ELF")->required()->check(CLI::ExistingFile);
-  bake_cmd->add_option("-o,--output", bake_args.output, "Snapshot file to write")->required();
-  bake_cmd->add_option("--heap", bake_args.heap, "Heap size (e.g. 128K, 8M, 256M)")->capture_default_str();
-  bake_cmd->add_option("--stack", bake_args.stack, "Stack size")->capture_default_str();
-  bake_cmd->add_option("--input", bake_args.input, "Input buffer size")->capture_default_str();
-  bake_cmd->add_option("--output-buffer", bake_args.out_buf, "Output buffer size")->capture_default_str();
-  bake_cmd->add_option("--digest", bake_args.digest, "Content digest: blake3 (default) or xxh3")->capture_default_str();
-  bake_cmd->add_flag("--before-init", bake_args.before_init, "Snapshot before guest initialisation");
-  bake_cmd->add_flag("--progress", bake_args.progress, "Show progress even when stderr is not a terminal");
-
-  std::string inspect_path;
-  bool inspect_json = false, inspect_unchecked = false;
-  auto* inspect_cmd = app.add_subcommand("inspect", "Show a snapshot file's header, regions, registers, functions");
-  inspect_cmd->add_option("file", inspect_path, "Snapshot file")->required();
-  inspect_cmd->add_flag("--json", inspect_json, "Machine-readable output");
-  inspect_cmd->add_flag("--unchecked", inspect_unchecked, "Skip the content digest");
-
-  std::string verify_path;
-  bool verify_unchecked = false, verify_progress = false, verify_quiet = false;
-  auto* verify_cmd = app.add_subcommand("verify", "Check a snapshot file; exit status says what is wrong");
-  verify_cmd->add_option("file", verify_path, "Snapshot file")->required();
-  verify_cmd->add_flag("--unchecked", verify_unchecked, "Skip the content digest (header and structure only)");
-  verify_cmd->add_flag("--progress", verify_progress, "Show progress even when stderr is not a terminal");
-  verify_cmd->add_flag("-q,--quiet", verify_quiet, "Print nothing when valid");
-
+  FileArgs inspect_args, verify_args;
   RunArgs run_args;
-  auto* run_cmd = app.add_subcommand("run", "Cold start from a snapshot file and call one guest function");
-  run_cmd->add_option("file", run_args.snapshot, "Snapshot file")->required();
-  run_cmd->add_option("function", run_args.function, "Guest function")->required();
-  run_cmd->add_option("args", run_args.args, "Arguments, parsed by the function's signature");
-  run_cmd->add_flag("--unchecked", run_args.unchecked, "Load with from_file_unchecked (no content digest)");
-  run_cmd->add_option("--timeout-ms", run_args.timeout_ms, "Call timeout in milliseconds");
-  run_cmd->add_flag("--json", run_args.json, "Print result and timings as JSON");
-
-  std::string diff_a, diff_b;
-  bool diff_json = false, diff_unchecked = false;
-  auto* diff_cmd = app.add_subcommand("diff", "Show what differs between two snapshot files");
-  diff_cmd->add_option("a", diff_a, "First snapshot file")->required();
-  diff_cmd->add_option("b", diff_b, "Second snapshot file")->required();
-  diff_cmd->add_flag("--json", diff_json, "Machine-readable output");
-  diff_cmd->add_flag("--unchecked", diff_unchecked, "Skip the content digests");
-
-  std::string mutate_path, mutate_dir;
-  uint64_t seed = 1;
-  size_t random_per_family = 64;
-  auto* mutate_cmd = app.add_subcommand("mutate", "Write mutants of a snapshot file (deterministic from --seed)");
-  mutate_cmd->add_option("file", mutate_path, "Valid snapshot file")->required()->check(CLI::ExistingFile);
-  mutate_cmd->add_option("-o,--output", mutate_dir, "Directory for the mutants")->required();
-  mutate_cmd->add_option("--seed", seed, "Seed")->capture_default_str();
-  mutate_cmd->add_option("--random", random_per_family, "Random bit flips and byte overwrites each")
-      ->capture_default_str();
-
-  std::string check_path, check_artifacts;
-  bool check_json = false, check_no_guest = false;
-  auto* check_cmd = app.add_subcommand("check", "Run a mutation campaign against the loaders and the VM");
-  check_cmd->add_option("file", check_path, "Valid snapshot file")->required()->check(CLI::ExistingFile);
-  check_cmd->add_option("--seed", seed, "Seed")->capture_default_str();
-  check_cmd->add_option("--random", random_per_family, "Random bit flips and byte overwrites each")
-      ->capture_default_str();
-  check_cmd->add_option("--artifacts", check_artifacts, "Save crashing and wrongly accepted mutants here");
-  check_cmd->add_flag("--json", check_json, "Machine-readable report");
-  check_cmd->add_flag("--no-guest", check_no_guest, "Only load mutants; no cold start and call");
-
+  DiffArgs diff_args;
+  MutantArgs mutants;  // one set: only one subcommand runs
   harness::MainJobOptions job;
-  auto* job_cmd = app.add_subcommand("harness", "The main job: bake, round-trip, mutate, time cold starts; report");
-  job_cmd->add_option("elf", job.guest_elf, "Guest ELF (the sample guest)")->required()->check(CLI::ExistingFile);
-  job_cmd->add_option("--work-dir", job.work_dir, "Where snapshot files go")->capture_default_str();
-  job_cmd->add_option("--report", job.report_path, "JSON report file")->capture_default_str();
-  job_cmd->add_option("--heaps", job.heap_sizes, "Heap sizes in bytes")->capture_default_str();
-  job_cmd->add_option("--seed", job.seed, "Mutation seed")->capture_default_str();
-  job_cmd->add_option("--random", job.random_per_family, "Random mutants per family")->capture_default_str();
-  job_cmd->add_option("--repetitions", job.repetitions, "Cold starts timed per path")->capture_default_str();
-
+  auto* bake_cmd = add_bake(app, bake_args);
+  auto* inspect_cmd = add_inspect(app, inspect_args);
+  auto* verify_cmd = add_verify(app, verify_args);
+  auto* run_cmd = add_run(app, run_args);
+  auto* diff_cmd = add_diff(app, diff_args);
+  auto* mutate_cmd = add_mutate(app, mutants);
+  auto* check_cmd = add_check(app, mutants);
+  auto* job_cmd = add_harness(app, job);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
+  const MutantArgs& m = mutants;
   if (*bake_cmd) return bake(bake_args);
-  if (*inspect_cmd) return inspect(inspect_path, inspect_json, inspect_unchecked);
-  if (*verify_cmd) return verify(verify_path, verify_unchecked, verify_progress, verify_quiet);
+  if (*inspect_cmd) return inspect(inspect_args.path, inspect_args.json, inspect_args.unchecked);
+  if (*verify_cmd) return verify(verify_args.path, verify_args.unchecked, verify_args.progress, verify_args.quiet);
   if (*run_cmd) return run_snapshot(run_args);
-  if (*diff_cmd) return diff(diff_a, diff_b, diff_json, diff_unchecked);
-  if (*mutate_cmd) return mutate(mutate_path, mutate_dir, seed, random_per_family);
-  if (*check_cmd) return check(check_path, seed, random_per_family, check_json, check_artifacts, check_no_guest);
+  if (*diff_cmd) return diff(diff_args.a, diff_args.b, diff_args.json, diff_args.unchecked);
+  if (*mutate_cmd) return mutate(m.path, m.dir, m.seed, m.random_per_family);
+  if (*check_cmd) return check(m.path, m.seed, m.random_per_family, m.json, m.artifacts, m.no_guest);
   if (*job_cmd) return harness::run_main_job(job) ? kExitOk : kExitFailure;
   return kExitUsage;
 }

@@ -4,12 +4,12 @@
 #include <cstring>
 #include <sstream>
 
+#include "snapvm/abi/layout.h"
 #include "snapvm_harness/describe.h"
 
 namespace snapvm::harness {
 
 namespace {
-constexpr uint64_t kPage = 4096;
 
 void field(CompareReport& r, std::string where, const std::string& a, const std::string& b) {
   if (a != b) r.fields.push_back({std::move(where), a, b});
@@ -27,12 +27,12 @@ void compare_memory(CompareReport& r, const Snapshot& a, const Snapshot& b) {
     if (!(ra[i] == b.layout().regions[i])) continue;  // reported as a region difference instead
     auto x = a.region_bytes(i);
     auto y = b.region_bytes(i);
-    for (uint64_t off = 0; off < ra[i].size; off += kPage) {
+    for (uint64_t off = 0; off < ra[i].size; off += abi::kPageSize) {
       ++r.memory_pages_compared;
-      if (std::memcmp(x.data() + off, y.data() + off, kPage) == 0) continue;
+      if (std::memcmp(x.data() + off, y.data() + off, abi::kPageSize) == 0) continue;
       ++r.memory_pages_different;
       uint64_t addr = ra[i].guest_address + off;
-      if (!r.memory.empty() && r.memory.back().first_page_address + r.memory.back().pages * kPage == addr) {
+      if (!r.memory.empty() && r.memory.back().first_page_address + r.memory.back().pages * abi::kPageSize == addr) {
         ++r.memory.back().pages;
       } else {
         r.memory.push_back({addr, 1});
@@ -88,7 +88,7 @@ nlohmann::json CompareReport::to_json() const {
   j["memory"]["ranges"] = nlohmann::json::array();
   for (const auto& m : memory) {
     j["memory"]["ranges"].push_back({{"start", hex(m.first_page_address)},
-                                     {"end", hex(m.first_page_address + m.pages * kPage)},
+                                     {"end", hex(m.first_page_address + m.pages * abi::kPageSize)},
                                      {"pages", m.pages}});
   }
   return j;
@@ -104,8 +104,8 @@ std::string CompareReport::to_text() const {
   if (!memory.empty()) {
     out << "memory: " << memory_pages_different << " of " << memory_pages_compared << " pages differ\n";
     for (const auto& m : memory) {
-      out << "  " << hex(m.first_page_address) << "-" << hex(m.first_page_address + m.pages * kPage) << " (" << m.pages
-          << (m.pages == 1 ? " page)\n" : " pages)\n");
+      out << "  " << hex(m.first_page_address) << "-" << hex(m.first_page_address + m.pages * abi::kPageSize) << " ("
+          << m.pages << (m.pages == 1 ? " page)\n" : " pages)\n");
     }
   }
   return out.str();

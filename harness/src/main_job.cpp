@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "snapvm/sandbox.h"
 #include "snapvm/snapshot.h"
@@ -52,127 +53,143 @@ double time_cold_start(Start start, std::string* error) {
   }
   return ms(t0, t1);
 }
-}  // namespace
 
-bool run_main_job(const MainJobOptions& o) {
-  std::filesystem::create_directories(o.work_dir);
-  nlohmann::json report;
-  report["guest"] = o.guest_elf;
-  report["heaps"] = nlohmann::json::array();
+struct Row {
+  uint64_t heap;
+  double elf_ms, verified_ms, fast_ms, unchecked_ms;
+  bool round_trip_ok;
+  uint64_t file_bytes;
+};
+
+// What one heap size gives: the row for the table, and the snapshot file for the campaign.
+struct HeapResult {
+  std::optional<Row> row;
+  std::string file;
   bool ok = true;
-  std::string smallest_file;
-  struct Row {
-    uint64_t heap;
-    double elf_ms, verified_ms, fast_ms, unchecked_ms;
-    bool round_trip_ok;
-    uint64_t file_bytes;
-  };
-  std::vector<Row> rows;
+};
 
-  for (size_t i = 0; i < o.heap_sizes.size(); ++i) {
-    uint64_t heap = o.heap_sizes[i];
-    std::string tag =
-        "[" + std::to_string(i + 1) + "/" + std::to_string(o.heap_sizes.size()) + "] heap " + heap_name(heap);
-    SandboxConfig config;
-    config.heap_size = heap;
-    nlohmann::json entry{{"heap_size", heap}};
-    std::string error;
+// Cold starts from the ELF, `repetitions` times; medians are taken later.
+std::vector<double> time_elf_starts(const MainJobOptions& o, const SandboxConfig& config, std::string* error) {
+  std::vector<double> times;
+  for (int r = 0; r < o.repetitions && error->empty(); ++r) {
+    double t = time_cold_start(
+        [&] { return SandboxBuilder::from_elf(o.guest_elf, config).host_functions(sample_host_functions()).build(); },
+        error);
+    if (t >= 0) times.push_back(t);
+  }
+  return times;
+}
 
-    progress(tag + ": cold start from the ELF x" + std::to_string(o.repetitions));
-    std::vector<double> elf_times;
-    for (int r = 0; r < o.repetitions && error.empty(); ++r) {
-      double t = time_cold_start(
-          [&] { return SandboxBuilder::from_elf(o.guest_elf, config).host_functions(sample_host_functions()).build(); },
-          &error);
-      if (t >= 0) elf_times.push_back(t);
-    }
-    if (!error.empty()) {
-      entry["error"] = error;
-      report["heaps"].push_back(entry);
-      progress(tag + ": FAILED: " + error);
-      ok = false;
-      continue;
-    }
+struct FileStarts {
+  std::vector<double> verified, fast, unchecked;
+};
 
-    progress(tag + ": bake");
-    auto sb = SandboxBuilder::from_elf(o.guest_elf, config).host_functions(sample_host_functions()).build();
-    auto snap = sb ? sb->snapshot() : Result<Snapshot>(sb.error());
-    if (!snap) {
-      entry["error"] = snap.error().to_string();
-      report["heaps"].push_back(entry);
-      ok = false;
-      continue;
-    }
-    std::string file = (std::filesystem::path(o.work_dir) / ("sample-" + std::to_string(heap) + ".svm")).string();
-    std::string fast_file = file + ".xxh3";
-
-    progress(tag + ": round trip (save, load verified and unchecked, compare, replay calls)");
-    RoundTripOptions rt;
-    rt.keep_file = true;
-    RoundTripReport round = round_trip(*snap, file, rt);
-    entry["round_trip"] = round.to_json();
-    ok &= round.ok();
-    SaveOptions fast;
-    fast.digest = DigestAlgorithm::kXxh3_128;
-    (void)snap->to_file(fast_file, fast);
-
-    progress(tag + ": cold start from the snapshot file x" + std::to_string(o.repetitions) +
-             " (verified, fast digest, unchecked)");
-    std::vector<double> verified, fast_times, unchecked;
-    auto host = sample_host_functions();
-    for (int r = 0; r < o.repetitions && error.empty(); ++r) {
-      auto from = [&](const std::string& f, bool verify) {
-        return [&, f, verify]() -> Result<MultiUseSandbox> {
-          auto s = verify ? Snapshot::from_file(f) : Snapshot::from_file_unchecked(f);
-          if (!s) return std::move(s).error();
-          return MultiUseSandbox::from_snapshot(*s, host);
-        };
+// Cold starts from the file: verified (BLAKE3), verified with the fast digest, unchecked.
+FileStarts time_file_starts(const MainJobOptions& o, const std::string& file, const std::string& fast_file,
+                            std::string* error) {
+  FileStarts t;
+  auto host = sample_host_functions();
+  for (int r = 0; r < o.repetitions && error->empty(); ++r) {
+    auto from = [&](const std::string& f, bool verify) {
+      return [&, f, verify]() -> Result<MultiUseSandbox> {
+        auto s = verify ? Snapshot::from_file(f) : Snapshot::from_file_unchecked(f);
+        if (!s) return std::move(s).error();
+        return MultiUseSandbox::from_snapshot(*s, host);
       };
-      double a = time_cold_start(from(file, true), &error);
-      double b = time_cold_start(from(fast_file, true), &error);
-      double c = time_cold_start(from(file, false), &error);
-      if (a >= 0) verified.push_back(a);
-      if (b >= 0) fast_times.push_back(b);
-      if (c >= 0) unchecked.push_back(c);
-    }
-    if (!error.empty()) {
-      entry["error"] = error;
-      ok = false;
-    }
-    Row row{heap,
-            median(elf_times),
-            median(verified),
-            median(fast_times),
-            median(unchecked),
-            round.ok(),
-            std::filesystem::exists(file) ? std::filesystem::file_size(file) : 0};
-    rows.push_back(row);
-    entry["cold_start_ms"] = {{"elf", row.elf_ms},
-                              {"snapshot_blake3", row.verified_ms},
-                              {"snapshot_xxh3", row.fast_ms},
-                              {"snapshot_unchecked", row.unchecked_ms}};
-    entry["file_bytes"] = row.file_bytes;
+    };
+    double a = time_cold_start(from(file, true), error);
+    double b = time_cold_start(from(fast_file, true), error);
+    double c = time_cold_start(from(file, false), error);
+    if (a >= 0) t.verified.push_back(a);
+    if (b >= 0) t.fast.push_back(b);
+    if (c >= 0) t.unchecked.push_back(c);
+  }
+  return t;
+}
+
+// One heap size: cold starts from the ELF, bake, round trip, cold starts from the file.
+HeapResult run_heap(const MainJobOptions& o, size_t i, nlohmann::json& report) {
+  const uint64_t heap = o.heap_sizes[i];
+  const std::string tag =
+      "[" + std::to_string(i + 1) + "/" + std::to_string(o.heap_sizes.size()) + "] heap " + heap_name(heap);
+  SandboxConfig config;
+  config.heap_size = heap;
+  nlohmann::json entry{{"heap_size", heap}};
+  std::string error;
+  HeapResult out;
+
+  progress(tag + ": cold start from the ELF x" + std::to_string(o.repetitions));
+  std::vector<double> elf_times = time_elf_starts(o, config, &error);
+  if (!error.empty()) {
+    entry["error"] = error;
     report["heaps"].push_back(entry);
-    if (smallest_file.empty()) smallest_file = file;
-    std::filesystem::remove(fast_file);
+    progress(tag + ": FAILED: " + error);
+    return {std::nullopt, "", false};
   }
 
-  if (!smallest_file.empty()) {
-    std::ifstream in(smallest_file, std::ios::binary);
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    MutateOptions mo;
-    mo.seed = o.seed;
-    mo.random_per_family = o.random_per_family;
-    progress("mutation campaign over " + smallest_file + " (seed " + std::to_string(o.seed) + ")");
-    CampaignOptions co;
-    co.artifacts = std::filesystem::path(o.work_dir) / "artifacts";
-    co.progress = true;
-    CampaignReport campaign = run_campaign(bytes, mo, co);
-    report["campaign"] = campaign.to_json();
-    ok &= campaign.ok();
-    std::cout << "\nMutation campaign\n" << campaign.to_text();
+  progress(tag + ": bake");
+  auto sb = SandboxBuilder::from_elf(o.guest_elf, config).host_functions(sample_host_functions()).build();
+  auto snap = sb ? sb->snapshot() : Result<Snapshot>(sb.error());
+  if (!snap) {
+    entry["error"] = snap.error().to_string();
+    report["heaps"].push_back(entry);
+    return {std::nullopt, "", false};
   }
+  out.file = (std::filesystem::path(o.work_dir) / ("sample-" + std::to_string(heap) + ".svm")).string();
+  const std::string fast_file = out.file + ".xxh3";
 
+  progress(tag + ": round trip (save, load verified and unchecked, compare, replay calls)");
+  RoundTripOptions rt;
+  rt.keep_file = true;
+  RoundTripReport round = round_trip(*snap, out.file, rt);
+  entry["round_trip"] = round.to_json();
+  out.ok &= round.ok();
+  SaveOptions fast;
+  fast.digest = DigestAlgorithm::kXxh3_128;
+  (void)snap->to_file(fast_file, fast);
+
+  progress(tag + ": cold start from the snapshot file x" + std::to_string(o.repetitions) +
+           " (verified, fast digest, unchecked)");
+  const FileStarts starts = time_file_starts(o, out.file, fast_file, &error);
+  if (!error.empty()) {
+    entry["error"] = error;
+    out.ok = false;
+  }
+  out.row = Row{heap,
+                median(elf_times),
+                median(starts.verified),
+                median(starts.fast),
+                median(starts.unchecked),
+                round.ok(),
+                std::filesystem::exists(out.file) ? std::filesystem::file_size(out.file) : 0};
+  entry["cold_start_ms"] = {{"elf", out.row->elf_ms},
+                            {"snapshot_blake3", out.row->verified_ms},
+                            {"snapshot_xxh3", out.row->fast_ms},
+                            {"snapshot_unchecked", out.row->unchecked_ms}};
+  entry["file_bytes"] = out.row->file_bytes;
+  report["heaps"].push_back(entry);
+  std::filesystem::remove(fast_file);
+  return out;
+}
+
+// The mutation campaign over the smallest file; its summary on stdout.
+bool run_job_campaign(const MainJobOptions& o, const std::string& file, nlohmann::json& report) {
+  std::ifstream in(file, std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  MutateOptions mo;
+  mo.seed = o.seed;
+  mo.random_per_family = o.random_per_family;
+  progress("mutation campaign over " + file + " (seed " + std::to_string(o.seed) + ")");
+  CampaignOptions co;
+  co.artifacts = std::filesystem::path(o.work_dir) / "artifacts";
+  co.progress = true;
+  CampaignReport campaign = run_campaign(bytes, mo, co);
+  report["campaign"] = campaign.to_json();
+  std::cout << "\nMutation campaign\n" << campaign.to_text();
+  return campaign.ok();
+}
+
+void print_table(const MainJobOptions& o, const std::vector<Row>& rows) {
   std::cout << "\nCold start to a completed Echo call (median of " << o.repetitions << ", ms)\n";
   std::printf("%-10s %10s %12s %12s %12s %9s %11s %s\n", "heap", "ELF init", "snap blake3", "snap xxh3", "unchecked",
               "speedup", "file bytes", "round trip");
@@ -182,6 +199,26 @@ bool run_main_job(const MainJobOptions& o) {
                 r.verified_ms, r.fast_ms, r.unchecked_ms, speedup, static_cast<unsigned long long>(r.file_bytes),
                 r.round_trip_ok ? "ok" : "DIFFERENT");
   }
+}
+}  // namespace
+
+bool run_main_job(const MainJobOptions& o) {
+  std::filesystem::create_directories(o.work_dir);
+  nlohmann::json report;
+  report["guest"] = o.guest_elf;
+  report["heaps"] = nlohmann::json::array();
+  bool ok = true;
+  std::string smallest_file;
+  std::vector<Row> rows;
+  for (size_t i = 0; i < o.heap_sizes.size(); ++i) {
+    HeapResult h = run_heap(o, i, report);
+    ok &= h.ok;
+    if (!h.row) continue;
+    rows.push_back(*h.row);
+    if (smallest_file.empty()) smallest_file = h.file;
+  }
+  if (!smallest_file.empty()) ok &= run_job_campaign(o, smallest_file, report);
+  print_table(o, rows);
   report["ok"] = ok;
   std::filesystem::create_directories(std::filesystem::path(o.report_path).parent_path().empty()
                                           ? std::filesystem::path(".")

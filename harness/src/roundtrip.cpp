@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "snapvm/abi/layout.h"
 #include "snapvm_harness/host_stubs.h"
 
 namespace snapvm::harness {
@@ -27,7 +28,7 @@ CallScript sample_call_script() {
       {"BufferChecksum", {}},
       {"BufferAppend", {Bytes{1, 2, 3, 4, 5}}},
       {"BufferChecksum", {}},
-      {"BufferFill", {uint64_t{3 * 4096 + 17}, uint32_t{42}}},
+      {"BufferFill", {uint64_t{3 * abi::kPageSize + 17}, uint32_t{42}}},
       {"CallHostAdd", {int64_t{40}, int64_t{2}}},
       {"CallHostEcho", {std::string("hi")}},
       {"AddF64", {0.1, 0.2}},

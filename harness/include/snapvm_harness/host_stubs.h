@@ -15,7 +15,4 @@ HostFunctions sample_host_functions();
 // sample_host_functions() plus failing stubs for whatever else `required` lists.
 HostFunctions host_functions_for(const std::vector<FunctionInfo>& required);
 
-// Parses a command-line word as a value of type `t` ("42", "-1", "true", "1.5", "text", hex for bytes).
-Result<Value> parse_value(ValueType t, const std::string& text);
-
 }  // namespace snapvm::harness

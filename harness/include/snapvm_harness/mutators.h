@@ -1,7 +1,8 @@
-// mutators.h: mutants of a valid snapshot file, deterministic from a seed. Families: bit flips, byte
-// overwrites, truncation and extension, every header field at boundary values, region tables with
-// overlaps, gaps, unsorted entries and unknown flags, special registers in invalid long-mode states,
-// each with and without the checksums fixed up (fixed: they reach the validators).
+// mutators.h: the mutation campaign's mutants of a valid snapshot file, deterministic from a seed.
+// Families: bit flips, byte overwrites, truncation and extension, every header field at boundary
+// values of its kind (field_mutation.h), region tables with overlaps, gaps, unsorted entries and
+// unknown flags, special registers in invalid long-mode states, each with and without the
+// checksums fixed up (fixed: they reach the validators).
 #pragma once
 
 #include <cstdint>
@@ -38,7 +39,7 @@ struct Mutant {
 struct MutateOptions {
   uint64_t seed = 1;
   size_t random_per_family = 64;         // bit flips and byte overwrites each
-  size_t boundary_values_per_field = 3;  // drawn (by seed) from 0, 1, 4095, 4096, 4097, 2^31-1, 2^32-1, max, max-4095
+  size_t boundary_values_per_field = 3;  // drawn (by seed) from the field kind's boundary_values (field_mutation.h)
   bool with_fixed_checksums = true;
   bool without_fixed_checksums = true;
 };
