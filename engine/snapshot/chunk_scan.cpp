@@ -64,6 +64,20 @@ ChunkReader pread_reader(int fd, uint64_t offset) {
 
 namespace {
 
+// A worker's read buffer. The calling thread keeps its own between calls (a sparse blob's few chunks
+// then cost no allocation and no page faults); only a chunk size above kScanBatchBytes allocates anew.
+uint8_t* batch_buffer(uint64_t size) {
+  thread_local std::unique_ptr<uint8_t[]> kept;
+  thread_local std::unique_ptr<uint8_t[]> large;
+  if (size > kScanBatchBytes) {
+    large = std::make_unique_for_overwrite<uint8_t[]>(size);
+    return large.get();
+  }
+  large.reset();
+  if (!kept) kept = std::make_unique_for_overwrite<uint8_t[]>(kScanBatchBytes);
+  return kept.get();
+}
+
 // What the workers share: the next batch to take, bytes done, and the first failure.
 struct ScanState {
   const ChunkScan& scan;
@@ -107,12 +121,12 @@ struct ScanState {
   }
 
   void work(bool reports) {
-    auto buffer = std::make_unique_for_overwrite<uint8_t[]>(batch_chunks * scan.chunk_size);
+    uint8_t* buffer = batch_buffer(batch_chunks * scan.chunk_size);
     const size_t n = scan.chunks.size();
     while (!stop) {
       const size_t p = next.fetch_add(batch_chunks);
       if (p >= n) break;
-      if (!hash_batch(p, std::min(n, p + batch_chunks), buffer.get())) return;
+      if (!hash_batch(p, std::min(n, p + batch_chunks), buffer)) return;
       if (reports && scan.progress) scan.progress(scan.progress_done + done, scan.progress_total);
     }
   }
