@@ -22,11 +22,11 @@
 
 namespace snapvm {
 
-inline constexpr uint64_t kDigestChunkSize = 64 * 1024;         // 16 pages: the default and what format 2 writes
-inline constexpr uint64_t kMaxDigestChunkSize = 16 << 20;       // the largest chunk_size a table may declare
-inline constexpr size_t kChunkEntryBytes = 40;                  // one table entry on disk
-inline constexpr unsigned kMaxHashThreads = 8;                  // the cap on threads = 0 (one per hardware thread)
-inline constexpr char kChunkedRootTag[] = "snapvm chunked v2";  // hashed with its NUL: 18 bytes
+inline constexpr uint64_t kDigestChunkSize = uint64_t{64} << 10;     // 16 pages: the default and what format 2 writes
+inline constexpr uint64_t kMaxDigestChunkSize = uint64_t{16} << 20;  // the largest chunk_size a table may declare
+inline constexpr size_t kChunkEntryBytes = 40;                       // one table entry on disk
+inline constexpr unsigned kMaxHashThreads = 8;                       // the cap on threads = 0 (one per hardware thread)
+inline constexpr char kChunkedRootTag[] = "snapvm chunked v2";       // hashed with its NUL: 18 bytes
 
 struct ChunkEntry {
   uint32_t index = 0;

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "snapshot/memory_blob.h"
 
@@ -64,18 +65,15 @@ ChunkReader pread_reader(int fd, uint64_t offset) {
 
 namespace {
 
-// A worker's read buffer. The calling thread keeps its own between calls (a sparse blob's few chunks
-// then cost no allocation and no page faults); only a chunk size above kScanBatchBytes allocates anew.
-uint8_t* batch_buffer(uint64_t size) {
-  thread_local std::unique_ptr<uint8_t[]> kept;
-  thread_local std::unique_ptr<uint8_t[]> large;
+// A worker's read buffer. Each thread keeps one of kScanBatchBytes between calls (a sparse blob's few
+// chunks then cost no allocation and no page faults); only a chunk larger than that allocates, in `own`.
+uint8_t* batch_buffer(uint64_t size, std::unique_ptr<uint8_t[]>& own) {
   if (size > kScanBatchBytes) {
-    large = std::make_unique_for_overwrite<uint8_t[]>(size);
-    return large.get();
+    own = std::make_unique_for_overwrite<uint8_t[]>(size);
+    return own.get();
   }
-  large.reset();
-  if (!kept) kept = std::make_unique_for_overwrite<uint8_t[]>(kScanBatchBytes);
-  return kept.get();
+  thread_local std::vector<uint8_t> kept(kScanBatchBytes);
+  return kept.data();
 }
 
 // What the workers share: the next batch to take, bytes done, and the first failure.
@@ -121,7 +119,8 @@ struct ScanState {
   }
 
   void work(bool reports) {
-    uint8_t* buffer = batch_buffer(batch_chunks * scan.chunk_size);
+    std::unique_ptr<uint8_t[]> own;
+    uint8_t* buffer = batch_buffer(batch_chunks * scan.chunk_size, own);
     const size_t n = scan.chunks.size();
     while (!stop) {
       const size_t p = next.fetch_add(batch_chunks);

@@ -15,7 +15,7 @@ namespace snapvm::detail {
 using ChunkReader = std::function<Result<const uint8_t*>(uint64_t from, uint64_t length, uint8_t* buffer)>;
 
 // Bytes each worker takes (and buffers) at a time: 256 KiB, small enough to stay in L2 while it is hashed.
-inline constexpr uint64_t kScanBatchBytes = 256 << 10;
+inline constexpr uint64_t kScanBatchBytes = uint64_t{256} << 10;
 
 struct ChunkScan {
   DigestAlgorithm algorithm = DigestAlgorithm::kBlake3_256;
