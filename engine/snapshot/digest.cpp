@@ -66,6 +66,21 @@ Digest Hasher::finish() {
   return d;
 }
 
+Digest hash_bytes(DigestAlgorithm algorithm, std::span<const uint8_t> bytes) {
+  Digest d{};
+  if (algorithm == DigestAlgorithm::kXxh3_128) {
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits(bytes.data(), bytes.size()));
+    std::memcpy(d.data(), c.digest, sizeof c.digest);
+  } else {
+    blake3_hasher h;
+    blake3_hasher_init(&h);
+    blake3_hasher_update(&h, bytes.data(), bytes.size());
+    blake3_hasher_finalize(&h, d.data(), d.size());
+  }
+  return d;
+}
+
 Digest compute_digest(DigestAlgorithm algorithm, std::span<const uint8_t> bytes, const ProgressFn& progress) {
   if (!progress) {
     Hasher h(algorithm);

@@ -34,6 +34,9 @@ class Hasher {
 
 bool is_known_digest_algorithm(uint32_t value);
 
+// One-shot digest of `bytes` (no allocation): the same value as a Hasher fed the same bytes.
+Digest hash_bytes(DigestAlgorithm algorithm, std::span<const uint8_t> bytes);
+
 // One pass over `bytes`, progress reported per 1 MiB chunk hashed.
 Digest compute_digest(DigestAlgorithm algorithm, std::span<const uint8_t> bytes, const ProgressFn& progress = {});
 
