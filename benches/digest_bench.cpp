@@ -32,7 +32,6 @@
 namespace snapvm::bench {
 namespace {
 
-constexpr uint64_t kPage = abi::kPageSize;
 constexpr uint64_t kDataPages = 16;  // 64 KiB of data at every heap size
 constexpr uint64_t kDenseSize = 256 * kMiB;
 constexpr uint64_t kReadBuffer = 1 * kMiB;
@@ -87,10 +86,10 @@ Result<const TestFile*> make_file(const std::string& name, uint64_t size, const 
     UniqueFd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!out.valid()) return errno_error(ErrorCode::kIo, "create " + path.string(), errno);
     if (::ftruncate(out.get(), static_cast<off_t>(size)) != 0) return errno_error(ErrorCode::kIo, "ftruncate", errno);
-    std::vector<uint8_t> page(kPage);
+    std::vector<uint8_t> page(abi::kPageSize);
     for (uint64_t p : pages) {  // a dense file lists every page; they are written in 1 MiB runs anyway
-      fill_noise(page.data(), kPage, p * 0x9e3779b97f4a7c15ull);
-      TRY(write_all(out.get(), page.data(), kPage, p * kPage));
+      fill_noise(page.data(), abi::kPageSize, p * 0x9e3779b97f4a7c15ull);
+      TRY(write_all(out.get(), page.data(), abi::kPageSize, p * abi::kPageSize));
     }
   }
   auto f = std::make_unique<TestFile>();
@@ -105,7 +104,7 @@ Result<const TestFile*> make_file(const std::string& name, uint64_t size, const 
 }
 
 Result<const TestFile*> sparse_file(uint64_t heap, Layout layout) {
-  const uint64_t pages = heap / kPage;
+  const uint64_t pages = heap / abi::kPageSize;
   std::vector<uint64_t> data;
   for (uint64_t k = 0; k < kDataPages; ++k) {
     if (layout == Layout::kClustered) {
@@ -122,7 +121,7 @@ Result<const TestFile*> dense_file() {
   static std::once_flag once;
   static Result<const TestFile*> file = make_error(ErrorCode::kIo, "dense file");
   std::call_once(once, [] {
-    std::vector<uint64_t> all(kDenseSize / kPage);
+    std::vector<uint64_t> all(kDenseSize / abi::kPageSize);
     for (uint64_t p = 0; p < all.size(); ++p) all[p] = p;
     file = make_file("dense-" + size_label(kDenseSize), kDenseSize, all);
   });

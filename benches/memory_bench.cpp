@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "snapvm/abi/layout.h"
 #include "snapvm/sandbox.h"
 #include "snapvm/snapshot.h"
 #include "snapvm_harness/host_stubs.h"
@@ -24,7 +25,6 @@ namespace snapvm::bench {
 namespace {
 
 constexpr uint64_t kHeap = 64 * kMiB;
-constexpr uint64_t kPage = 4096;
 
 void BM_Memory(benchmark::State& state, int count, uint64_t dirty_pages) {
   if (!kvm_ready(state)) return;
@@ -47,7 +47,7 @@ void BM_Memory(benchmark::State& state, int count, uint64_t dirty_pages) {
       if (!sb) return fail(state, "from_snapshot #" + std::to_string(i), sb.error());
       if (auto r = sb->call("Echo", {std::string("hello")}); !r) return fail(state, "Echo", r.error());
       if (dirty_pages > 0) {
-        if (auto r = sb->call("BufferFill", {dirty_pages * kPage, static_cast<uint32_t>(i)}); !r) {
+        if (auto r = sb->call("BufferFill", {dirty_pages * abi::kPageSize, static_cast<uint32_t>(i)}); !r) {
           return fail(state, "BufferFill", r.error());
         }
       }

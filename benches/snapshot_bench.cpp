@@ -31,6 +31,7 @@
 #include "snapshot/format.h"
 #include "snapshot/test_snapshot.h"
 #include "snapshot/validate.h"
+#include "snapvm/abi/layout.h"
 #include "snapvm/sandbox.h"
 #include "snapvm/snapshot.h"
 #include "snapvm_harness/host_stubs.h"
@@ -38,7 +39,6 @@
 namespace snapvm::bench {
 namespace {
 
-constexpr uint64_t kPage = 4096;
 constexpr uint64_t kChunk = 1 * kMiB;  // what the loader's pread loop uses
 
 enum class Check { kBlake3, kXxh3, kUnchecked };
@@ -290,8 +290,8 @@ void BM_Load(benchmark::State& state, Check check, uint64_t heap) {
 // dirty_pages == 0 means every page of the heap (but one, for the allocator's header).
 void BM_Restore(benchmark::State& state, uint64_t dirty_pages, uint64_t heap) {
   if (!kvm_ready(state)) return;
-  const uint64_t pages = dirty_pages == 0 ? heap / kPage - 1 : dirty_pages;
-  const uint64_t buffer = dirty_pages == 0 ? heap - kPage : pages * kPage;
+  const uint64_t pages = dirty_pages == 0 ? heap / abi::kPageSize - 1 : dirty_pages;
+  const uint64_t buffer = dirty_pages == 0 ? heap - abi::kPageSize : pages * abi::kPageSize;
   auto sandbox = sample_sandbox(heap);
   if (!sandbox) return fail(state, "making the sandbox", sandbox.error());
   if (auto r = sandbox->call("BufferFill", {buffer, uint32_t{7}}); !r) return fail(state, "BufferFill", r.error());
@@ -319,7 +319,8 @@ void BM_TakeSnapshot(benchmark::State& state, uint64_t heap) {
   if (!kvm_ready(state)) return;
   auto sandbox = sample_sandbox(heap);
   if (!sandbox) return fail(state, "making the sandbox", sandbox.error());
-  if (auto r = sandbox->call("BufferFill", {kPage, uint32_t{7}}); !r) return fail(state, "BufferFill", r.error());
+  if (auto r = sandbox->call("BufferFill", {abi::kPageSize, uint32_t{7}}); !r)
+    return fail(state, "BufferFill", r.error());
   auto base = sandbox->snapshot();
   if (!base) return fail(state, "snapshot", base.error());
   for (auto _ : state) {
@@ -391,7 +392,7 @@ void BM_TakeSnapshot(benchmark::State& state, uint64_t heap) {
   for (uint64_t heap : kHeapSizes) {
     const std::string h = "/heap:" + size_label(heap);
     for (uint64_t dirty : {uint64_t{1}, uint64_t{100}, uint64_t{0}}) {
-      if (dirty >= heap / kPage) continue;
+      if (dirty >= heap / abi::kPageSize) continue;
       const std::string d = dirty == 0 ? "all" : std::to_string(dirty);
       RegisterBenchmark(("restore/dirty:" + d + h).c_str(), BM_Restore, dirty, heap)
           ->UseManualTime()

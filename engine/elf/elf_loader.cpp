@@ -25,14 +25,15 @@ namespace snapvm {
 
 namespace {
 
-constexpr uint64_t kPage = abi::kPageSize;
 constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 constexpr uint64_t kPhdrSize = sizeof(Elf64_Phdr);
 constexpr uint64_t kDynSize = sizeof(Elf64_Dyn);
 constexpr uint64_t kRelaSize = sizeof(Elf64_Rela);
 
-uint64_t page_floor(uint64_t v) { return v & ~(kPage - 1); }
-uint64_t page_ceil(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }  // wraps only on hand-made input
+uint64_t page_floor(uint64_t v) { return v & ~(abi::kPageSize - 1); }
+uint64_t page_ceil(uint64_t v) {
+  return (v + abi::kPageSize - 1) & ~(abi::kPageSize - 1);
+}  // wraps only on hand-made input
 
 // [offset, offset + len) lies inside [0, size), without overflow.
 bool fits(uint64_t offset, uint64_t len, uint64_t size) { return offset <= size && len <= size - offset; }
@@ -206,13 +207,13 @@ Status check_load(const Phdr& p, uint64_t file_size) {
   if (h.p_memsz > kMaxElfImageSpan) {
     return unsupported(p.field("p_memsz"), SNAPVM_PHDR_AT(p, p_memsz), h.p_memsz, "at most 1 GiB");
   }
-  if (h.p_vaddr > kU64Max - (kPage - 1) - h.p_memsz) {  // room to round the end up to a page too
+  if (h.p_vaddr > kU64Max - (abi::kPageSize - 1) - h.p_memsz) {  // room to round the end up to a page too
     return malformed(p.field("p_vaddr"), SNAPVM_PHDR_AT(p, p_vaddr), h.p_vaddr, "p_vaddr + p_memsz without overflow");
   }
   if (h.p_align > 1 && (h.p_align & (h.p_align - 1)) != 0) {
     return malformed(p.field("p_align"), SNAPVM_PHDR_AT(p, p_align), h.p_align, "a power of two");
   }
-  if (h.p_align >= kPage && h.p_vaddr % kPage != h.p_offset % kPage) {
+  if (h.p_align >= abi::kPageSize && h.p_vaddr % abi::kPageSize != h.p_offset % abi::kPageSize) {
     return malformed(p.field("p_offset"), SNAPVM_PHDR_AT(p, p_offset), h.p_offset,
                      "p_offset % 4096 == p_vaddr % 4096 (p_vaddr " + hex(h.p_vaddr) + ")");
   }

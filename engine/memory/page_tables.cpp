@@ -10,7 +10,6 @@
 namespace snapvm {
 
 namespace {
-constexpr uint64_t kPage = 4096;
 constexpr uint64_t k2M = 2 * kMiB;
 constexpr uint64_t k1G = kGiB;
 
@@ -53,10 +52,10 @@ void put(std::span<uint8_t> memory, uint64_t address, uint64_t value) { std::mem
 
 std::vector<MappedRange> mapped_ranges(const Layout& layout) {
   std::vector<MappedRange> ranges = {
-      {abi::kGdtAddress, kPage, kRegionRead | kRegionWrite, false},
-      {abi::kIdtAddress, kPage, kRegionRead, false},
-      {abi::kTssAddress, kPage, kRegionRead | kRegionWrite, false},
-      {abi::kTrapStubAddress, kPage, kRegionRead | kRegionExecute, false},
+      {abi::kGdtAddress, abi::kPageSize, kRegionRead | kRegionWrite, false},
+      {abi::kIdtAddress, abi::kPageSize, kRegionRead, false},
+      {abi::kTssAddress, abi::kPageSize, kRegionRead | kRegionWrite, false},
+      {abi::kTrapStubAddress, abi::kPageSize, kRegionRead | kRegionExecute, false},
       {abi::kRing0StackBase, abi::kRing0StackTop - abi::kRing0StackBase, kRegionRead | kRegionWrite, false},
   };
   for (const Region& r : layout.regions) ranges.push_back({r.guest_address, r.size, r.flags, true});
@@ -68,27 +67,27 @@ uint64_t page_table_bytes(const std::vector<MappedRange>& ranges) {
   Plan p = plan(ranges);
   uint64_t tables = 2 + p.gigs.size();  // PML4, PDPT, one PD per GiB
   for (const auto& [chunk, large] : p.chunks) tables += large ? 0 : 1;
-  return tables * kPage;
+  return tables * abi::kPageSize;
 }
 
 uint64_t build_page_tables(std::span<uint8_t> memory, uint64_t base, const std::vector<MappedRange>& ranges) {
   Plan p = plan(ranges);
   std::memset(&memory[base], 0, page_table_bytes(ranges));
-  const uint64_t pml4 = base, pdpt = base + kPage;
+  const uint64_t pml4 = base, pdpt = base + abi::kPageSize;
   put(memory, pml4, pdpt | kTableEntry);
-  uint64_t next = base + 2 * kPage;
+  uint64_t next = base + 2 * abi::kPageSize;
   std::map<uint64_t, uint64_t> pd_of_gig, pt_of_chunk;
   for (const auto& [gig, unused] : p.gigs) {
     pd_of_gig[gig] = next;
     put(memory, pdpt + 8 * gig, next | kTableEntry);
-    next += kPage;
+    next += abi::kPageSize;
   }
   for (const auto& [chunk, large] : p.chunks) {
     if (large) continue;
     pt_of_chunk[chunk] = next;
     uint64_t pd = pd_of_gig[chunk * k2M / k1G];
     put(memory, pd + 8 * (chunk % 512), next | kTableEntry);
-    next += kPage;
+    next += abi::kPageSize;
   }
   for (const MappedRange& r : ranges) {
     const uint64_t bits = leaf_bits(r);
@@ -98,8 +97,8 @@ uint64_t build_page_tables(std::span<uint8_t> memory, uint64_t base, const std::
         put(memory, pd_of_gig[a / k1G] + 8 * (chunk % 512), a | bits | kLargePage);
         a += k2M;
       } else {
-        put(memory, pt_of_chunk[chunk] + 8 * ((a / kPage) % 512), a | bits);
-        a += kPage;
+        put(memory, pt_of_chunk[chunk] + 8 * ((a / abi::kPageSize) % 512), a | bits);
+        a += abi::kPageSize;
       }
     }
   }

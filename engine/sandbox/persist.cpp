@@ -6,8 +6,8 @@
 
 #include "memory/page_bitmap.h"
 #include "sandbox/vm_assembly.h"
-#include "snapshot/platform.h"
 #include "snapshot/memory_blob.h"
+#include "snapshot/platform.h"
 #include "snapshot/snapshot_data.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm/abi/ports.h"
@@ -15,7 +15,6 @@
 namespace snapvm::detail {
 
 namespace {
-constexpr uint64_t kPage = abi::kPageSize;
 
 // One bit per page of the base's blob: set where memory may hold data now. Since the base was taken,
 // restored or loaded, memory differs from it only in the pages written since (the invariant restore
@@ -23,11 +22,12 @@ constexpr uint64_t kPage = abi::kPageSize;
 // since; every other page is zero and need not be read.
 Result<std::vector<uint64_t>> pages_that_may_hold_data(const MemoryBlob& blob, const Layout& layout,
                                                        const DirtyTracker& dirty) {
-  std::vector<uint64_t> bits(page_bitmap_words(blob.size / kPage), 0);
+  std::vector<uint64_t> bits(page_bitmap_words(blob.size / abi::kPageSize), 0);
   TRY(for_each_extent(blob.fd.get(), blob.file_offset, blob.size,
                       [&](uint64_t at, uint64_t length, bool data) -> Status {
                         if (data) {
-                          for (uint64_t page = at / kPage; page < (at + length + kPage - 1) / kPage; ++page) {
+                          for (uint64_t page = at / abi::kPageSize;
+                               page < (at + length + abi::kPageSize - 1) / abi::kPageSize; ++page) {
                             set_page(bits, page);
                           }
                         }
@@ -35,8 +35,8 @@ Result<std::vector<uint64_t>> pages_that_may_hold_data(const MemoryBlob& blob, c
                       }));
   for (size_t i = 0; i < layout.regions.size(); ++i) {
     const Region& r = layout.regions[i];
-    const uint64_t first = r.guest_address / kPage, last = first + r.size / kPage;
-    const uint64_t blob_first = blob.region_offsets[i] / kPage;
+    const uint64_t first = r.guest_address / abi::kPageSize, last = first + r.size / abi::kPageSize;
+    const uint64_t blob_first = blob.region_offsets[i] / abi::kPageSize;
     dirty.for_each_dirty_page(first, last, [&](uint64_t page) { set_page(bits, blob_first + (page - first)); });
   }
   return bits;
@@ -49,9 +49,9 @@ uint64_t copy_back_dirty_pages(const PersistParts& parts, const MemoryBlob& blob
     const Region& r = parts.layout.regions[i];
     const uint8_t* src = blob.mapping.data() + blob.region_offsets[i];
     uint8_t* dst = parts.memory.host_base() + r.guest_address;
-    const uint64_t first = r.guest_address / kPage, last = first + r.size / kPage;
+    const uint64_t first = r.guest_address / abi::kPageSize, last = first + r.size / abi::kPageSize;
     parts.dirty.for_each_dirty_page(first, last, [&](uint64_t page) {
-      std::memcpy(dst + (page - first) * kPage, src + (page - first) * kPage, kPage);
+      std::memcpy(dst + (page - first) * abi::kPageSize, src + (page - first) * abi::kPageSize, abi::kPageSize);
       ++pages;
     });
   }
@@ -109,7 +109,7 @@ Result<uint64_t> restore_state(const PersistParts& parts, const SnapshotData& da
     // Another snapshot: map its regions over ours, copy-on-write, as a cold start would.
     parts.memory.clear_file_guards();
     TRY(map_snapshot_regions(parts.memory, parts.layout, data.memory));
-    for (const Region& r : parts.layout.regions) pages += r.size / kPage;
+    for (const Region& r : parts.layout.regions) pages += r.size / abi::kPageSize;
   }
   TRY(parts.vcpu.set_state(data.meta.vcpu));
   return pages;
