@@ -86,7 +86,7 @@ inline bool decode_function_name(WireReader& r, FunctionDecl& f) {
   if (f.name_length == 0) return r.fail_at(at, WireStatus::kBadName, "name_length", 0);
   const size_t name_at = r.offset();
   const uint8_t* name = nullptr;
-  if (!r.bytes(name, f.name_length, "name")) return false;
+  if (!r.bytes(name, f.name_length, "name") || name == nullptr) return false;  // never null once read
   for (uint16_t c = 0; c < f.name_length; ++c) {
     if (!is_name_byte(name[c])) return r.fail_at(name_at + c, WireStatus::kBadName, "name", name[c]);
   }
