@@ -103,7 +103,7 @@ RC_GTEST_PROP(WireCodec, EncodersStayInsideTheirBuffer, ()) {
   if (is_call) {
     auto n = detail::encode_call(room, call.magic, call.name, call.args);
     RC_ASSERT(!n.has_value());
-    RC_ASSERT(n.error().code == ErrorCode::kArgumentMismatch);
+    RC_ASSERT(n.error().code == ErrorCode::kCallTooLarge);
   } else {
     auto n = detail::encode_result(room, v);
     RC_ASSERT(!n.has_value());
@@ -127,7 +127,7 @@ RC_GTEST_PROP(WireCodec, EncodeCallRefusesWhatTheWireCannotCarry, ()) {
   std::vector<uint8_t> buf(1 << 16);
   auto n = detail::encode_call(buf, call.magic, call.name, call.args);
   RC_ASSERT(!n.has_value());
-  RC_ASSERT(n.error().code == (long_name ? ErrorCode::kUnknownFunction : ErrorCode::kArgumentMismatch));
+  RC_ASSERT(n.error().code == (long_name ? ErrorCode::kUnknownFunction : ErrorCode::kTooManyArguments));
   RC_ASSERT(n.error().value == std::optional<uint64_t>(long_name ? call.name.size() : call.args.size()));
 }
 
@@ -450,7 +450,7 @@ bool call_defect(WireDefect& d, const SpecMessage& spec, const CallMessage& call
     uint8_t n = *gen::inRange<int>(1, 256);
     d.bytes[11] = n;
     d.defect = "reserved = " + std::to_string(n);
-    expect(d, "reserved", 11, n, WireStatus::kBadLength);
+    expect(d, "reserved", 11, n, WireStatus::kBadReserved);
   } else {
     size_t i = *uniform<size_t>(0, call.args.size());
     if (!value_defect(d, spec, spec.starts[i], call.args[i], *uniform(0, 3))) return false;
@@ -482,13 +482,13 @@ void manifest_name_defect(WireDefect& d, const SpecField& name_length, size_t en
     abi::store_le(d.bytes.data() + name_length.offset, 2, 0);
     abi::store_le(d.bytes.data() + 4, 4, d.bytes.size());
     d.defect = "entry " + std::to_string(entry) + " with an empty name";
-    expect(d, "name_length", name_length.offset, 0, WireStatus::kBadLength);
+    expect(d, "name_length", name_length.offset, 0, WireStatus::kBadName);
   } else {
     const size_t k = *uniform<size_t>(0, name_size);
     const uint8_t c = *gen::oneOf(gen::inRange<uint8_t>(0, 0x20), gen::just<uint8_t>(0x7f));
     d.bytes[name_length.offset + 2 + k] = c;
     d.defect = "entry " + std::to_string(entry) + " name byte " + std::to_string(k) + " = " + hex(c);
-    expect(d, "name", name_length.offset + 2 + k, c, WireStatus::kBadType);
+    expect(d, "name", name_length.offset + 2 + k, c, WireStatus::kBadName);
   }
 }
 

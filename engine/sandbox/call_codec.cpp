@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "snapvm/abi/manifest.h"
+#include "snapvm/abi/tripwires.h"
 #include "snapvm/abi/wire.h"
 
 namespace snapvm::detail {
@@ -79,7 +81,7 @@ Status check_sizes(std::span<const Value> args) {
     if (auto* s = std::get_if<std::string>(&args[i])) n = s->size();
     if (auto* b = std::get_if<Bytes>(&args[i])) n = b->size();
     if (n > UINT32_MAX) {
-      Error e = make_error(ErrorCode::kArgumentMismatch, "argument " + std::to_string(i), "longer than 4 GiB");
+      Error e = make_error(ErrorCode::kValueTooLong, "argument " + std::to_string(i), "longer than 4 GiB");
       e.value = n;
       return e;
     }
@@ -96,7 +98,7 @@ Result<size_t> encode_call(std::span<uint8_t> buffer, uint32_t magic, std::strin
     return e;
   }
   if (args.size() > abi::kMaxArgs) {
-    Error e = make_error(ErrorCode::kArgumentMismatch, std::string(name), "more than 16 arguments");
+    Error e = make_error(ErrorCode::kTooManyArguments, std::string(name), "more than 16 arguments");
     e.value = args.size();
     return e;
   }
@@ -106,10 +108,9 @@ Result<size_t> encode_call(std::span<uint8_t> buffer, uint32_t magic, std::strin
   size_t n = abi::encode_call(buffer.data(), buffer.size(), magic, name.data(), static_cast<uint16_t>(name.size()),
                               wire, static_cast<uint8_t>(args.size()));
   if (n == 0) {
-    Error e = make_error(ErrorCode::kArgumentMismatch, std::string(name),
-                         "the encoded call does not fit the input buffer (" + std::to_string(buffer.size()) +
-                             " bytes); raise SandboxConfig::input_size");
-    return e;
+    return make_error(ErrorCode::kCallTooLarge, std::string(name),
+                      "the encoded call does not fit the input buffer (" + std::to_string(buffer.size()) +
+                          " bytes); raise SandboxConfig::input_size");
   }
   return n;
 }
@@ -153,62 +154,15 @@ Result<TextRecord> decode_text_record(std::span<const uint8_t> buffer, uint32_t 
 
 Result<Manifest> decode_manifest(std::span<const uint8_t> buffer) {
   WireReader r(buffer.data(), buffer.size());
-  uint32_t total = 0;
-  uint16_t guest_count = 0, host_count = 0;
-  if (!abi::decode_message_header(r, abi::kManifestMagic, total) || !r.u16(guest_count, "guest_count") ||
-      !r.u16(host_count, "host_count")) {
-    return wire_error(r, "manifest");
-  }
-  if (guest_count > abi::kMaxFunctions) {
-    r.fail_at(8, abi::WireStatus::kTooMany, "guest_count", guest_count);
-    return wire_error(r, "manifest");
-  }
-  if (host_count > abi::kMaxFunctions) {
-    r.fail_at(10, abi::WireStatus::kTooMany, "host_count", host_count);
-    return wire_error(r, "manifest");
-  }
   Manifest m;
-  auto read_entries = [&](uint16_t count, std::vector<FunctionInfo>& out) -> bool {
-    for (uint16_t i = 0; i < count; ++i) {
-      uint16_t name_length = 0;
-      const uint8_t* name = nullptr;
-      uint8_t result = 0, param_count = 0;
-      size_t at = r.offset();
-      if (!r.u16(name_length, "name_length")) return false;
-      if (name_length > abi::kMaxNameLength)
-        return r.fail_at(at, abi::WireStatus::kTooLong, "name_length", name_length);
-      if (name_length == 0) return r.fail_at(at, abi::WireStatus::kBadLength, "name_length", 0);
-      size_t name_at = r.offset();
-      if (!r.bytes(name, name_length, "name")) return false;
-      for (uint16_t c = 0; c < name_length; ++c) {
-        // Snapshot files refuse such names, so a guest must not be able to register them.
-        if (name[c] < 0x20 || name[c] == 0x7f)
-          return r.fail_at(name_at + c, abi::WireStatus::kBadType, "name", name[c]);
-      }
-      at = r.offset();
-      if (!r.u8(result, "result")) return false;
-      if (result >= abi::kValueTypeCount) return r.fail_at(at, abi::WireStatus::kBadType, "result", result);
-      at = r.offset();
-      if (!r.u8(param_count, "param_count")) return false;
-      if (param_count > abi::kMaxArgs) return r.fail_at(at, abi::WireStatus::kTooMany, "param_count", param_count);
-      FunctionInfo f;
-      f.name.assign(reinterpret_cast<const char*>(name), name_length);
-      f.signature.result = static_cast<ValueType>(result);
-      for (uint8_t p = 0; p < param_count; ++p) {
-        uint8_t t = 0;
-        at = r.offset();
-        if (!r.u8(t, "param")) return false;
-        if (t >= abi::kValueTypeCount || t == 0) return r.fail_at(at, abi::WireStatus::kBadType, "param", t);
-        f.signature.params.push_back(static_cast<ValueType>(t));
-      }
-      out.push_back(std::move(f));
-    }
-    return true;
+  auto add = [&m](bool is_host, const abi::FunctionDecl& f) {
+    FunctionInfo info;
+    info.name.assign(f.name, f.name_length);
+    info.signature.result = f.result;
+    info.signature.params.assign(f.params, f.params + f.param_count);
+    (is_host ? m.host_functions : m.guest_functions).push_back(std::move(info));
   };
-  if (!read_entries(guest_count, m.guest_functions) || !read_entries(host_count, m.host_functions) ||
-      !abi::decode_message_end(r)) {
-    return wire_error(r, "manifest");
-  }
+  if (!abi::decode_manifest(r, add)) return wire_error(r, "manifest");
   return m;
 }
 

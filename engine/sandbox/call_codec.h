@@ -1,5 +1,6 @@
 // call_codec.h: host side of the wire codec: typed Values to and from guest buffers, and the
-// guest's manifest. Every decode treats the bytes as hostile: errors name the field and offset.
+// guest's manifest, over the freestanding codecs in snapvm/abi/ (wire.h, manifest.h). Every decode
+// treats the bytes as hostile: errors name the field and offset.
 #pragma once
 
 #include <span>
@@ -32,6 +33,7 @@ struct TextRecord {
   std::string text;
 };
 Result<TextRecord> decode_text_record(std::span<const uint8_t> buffer, uint32_t magic);
+// The guest's manifest, decoded by the codec the guest encodes it with (snapvm/abi/manifest.h).
 Result<Manifest> decode_manifest(std::span<const uint8_t> buffer);
 
 // Checks values against a signature's parameter list; the error names the argument.

@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include <cstring>
+#include <algorithm>
 
+#include "snapvm/abi/byte_order.h"
+#include "snapvm/abi/manifest.h"
 #include "snapvm/abi/wire.h"
 
 namespace snapvm::detail {
@@ -49,7 +51,28 @@ TEST(CallCodec, CallThatDoesNotFitIsRefused) {
   std::vector<uint8_t> buf(32);
   auto n = encode_call(buf, abi::kCallMagic, "Echo", std::vector<Value>{std::string(100, 'x')});
   ASSERT_FALSE(n);
-  EXPECT_EQ(n.error().code, ErrorCode::kArgumentMismatch);
+  EXPECT_EQ(n.error().code, ErrorCode::kCallTooLarge);
+}
+
+TEST(CallCodec, CallWithMoreThanSixteenArgumentsIsRefused) {
+  std::vector<uint8_t> buf(4096);
+  auto n = encode_call(buf, abi::kCallMagic, "Many", std::vector<Value>(abi::kMaxArgs + 1, Value{int32_t{1}}));
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().code, ErrorCode::kTooManyArguments);
+  EXPECT_EQ(n.error().value, abi::kMaxArgs + 1u);
+}
+
+TEST(CallCodec, RejectsNonZeroReservedByte) {
+  std::vector<uint8_t> buf(64);
+  auto n = encode_call(buf, abi::kCallMagic, "Fn", {});
+  ASSERT_TRUE(n);
+  buf[abi::kCallReservedOffset] = 1;
+  auto r = decode_call(std::span(buf.data(), *n), abi::kCallMagic);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kWireMalformed);
+  EXPECT_EQ(r.error().field, "call.reserved");
+  EXPECT_EQ(r.error().offset, abi::kCallReservedOffset);
+  EXPECT_EQ(r.error().detail, "reserved byte not zero");
 }
 
 TEST(CallCodec, RejectsWrongMagic) {
@@ -66,8 +89,7 @@ TEST(CallCodec, RejectsTotalLengthPastTheBuffer) {
   std::vector<uint8_t> buf(64);
   auto n = encode_result(buf, Value{int32_t{1}});
   ASSERT_TRUE(n);
-  uint32_t huge = 1000;
-  std::memcpy(buf.data() + 4, &huge, 4);
+  abi::store_le<uint32_t>(buf.data() + abi::kTotalLengthOffset, 1000);
   auto r = decode_result(std::span(buf.data(), buf.size()));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().offset, 4u);
@@ -78,8 +100,7 @@ TEST(CallCodec, RejectsStringLongerThanTheMessage) {
   std::vector<uint8_t> buf(64);
   auto n = encode_result(buf, Value{std::string("abc")});
   ASSERT_TRUE(n);
-  uint32_t len = 0x7fffffff;
-  std::memcpy(buf.data() + 9, &len, 4);  // after magic, total, tag
+  abi::store_le<uint32_t>(buf.data() + abi::kResultHeaderSize + 1, 0x7fffffff);  // after the header and the tag
   auto r = decode_result(std::span(buf.data(), *n));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kWireMalformed);
@@ -110,8 +131,7 @@ TEST(CallCodec, RejectsTrailingBytes) {
   std::vector<uint8_t> buf(64);
   auto n = encode_result(buf, Value{int32_t{1}});
   ASSERT_TRUE(n);
-  uint32_t longer = static_cast<uint32_t>(*n + 3);
-  std::memcpy(buf.data() + 4, &longer, 4);
+  abi::store_le<uint32_t>(buf.data() + abi::kTotalLengthOffset, static_cast<uint32_t>(*n + 3));
   auto r = decode_result(std::span(buf.data(), buf.size()));
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().detail.find("trailing"), std::string::npos) << r.error().to_string();
@@ -137,13 +157,12 @@ TEST(CallCodec, CheckArgumentsNamesTheArgument) {
 }
 
 std::vector<uint8_t> manifest_bytes(uint16_t guest, uint16_t host, std::vector<uint8_t> entries) {
-  std::vector<uint8_t> out(12 + entries.size());
-  uint32_t magic = abi::kManifestMagic, total = static_cast<uint32_t>(out.size());
-  std::memcpy(out.data(), &magic, 4);
-  std::memcpy(out.data() + 4, &total, 4);
-  std::memcpy(out.data() + 8, &guest, 2);
-  std::memcpy(out.data() + 10, &host, 2);
-  if (!entries.empty()) std::memcpy(out.data() + 12, entries.data(), entries.size());
+  std::vector<uint8_t> out(abi::kManifestHeaderSize + entries.size());
+  abi::store_le<uint32_t>(out.data(), abi::kManifestMagic);
+  abi::store_le<uint32_t>(out.data() + abi::kTotalLengthOffset, static_cast<uint32_t>(out.size()));
+  abi::store_le<uint16_t>(out.data() + abi::kGuestCountOffset, guest);
+  abi::store_le<uint16_t>(out.data() + abi::kHostCountOffset, host);
+  std::copy(entries.begin(), entries.end(), out.begin() + abi::kManifestHeaderSize);
   return out;
 }
 
@@ -155,6 +174,33 @@ TEST(Manifest, DecodesFunctions) {
   EXPECT_EQ(m->guest_functions[0].signature, (Signature{ValueType::kI32, {ValueType::kI32}}));
   ASSERT_EQ(m->host_functions.size(), 1u);
   EXPECT_EQ(m->host_functions[0].signature, (Signature{ValueType::kVoid, {}}));
+}
+
+TEST(Manifest, DecodesWhatTheSharedEncoderWrites) {
+  const std::string add = "Add", host_echo = "HostEcho";
+  abi::FunctionDecl guest{add.data(), 3, ValueType::kI32, 2, {ValueType::kI32, ValueType::kI32}};
+  abi::FunctionDecl host{host_echo.data(), 8, ValueType::kString, 1, {ValueType::kString}};
+  std::vector<uint8_t> buf(256);
+  size_t n = abi::encode_manifest(buf.data(), buf.size(), &guest, 1, &host, 1);
+  ASSERT_NE(n, 0u);
+  auto m = decode_manifest(std::span(buf.data(), n));
+  ASSERT_TRUE(m) << m.error().to_string();
+  ASSERT_EQ(m->guest_functions.size(), 1u);
+  EXPECT_EQ(m->guest_functions[0].name, "Add");
+  EXPECT_EQ(m->guest_functions[0].signature, (Signature{ValueType::kI32, {ValueType::kI32, ValueType::kI32}}));
+  ASSERT_EQ(m->host_functions.size(), 1u);
+  EXPECT_EQ(m->host_functions[0].name, "HostEcho");
+  EXPECT_EQ(m->host_functions[0].signature, (Signature{ValueType::kString, {ValueType::kString}}));
+}
+
+TEST(Manifest, ErrorNamesTheManifestField) {
+  auto m = decode_manifest(manifest_bytes(1, 0, {2, 0, 'F', 0x01, 2, 0}));
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code, ErrorCode::kWireMalformed);
+  EXPECT_EQ(m.error().field, "manifest.name");
+  EXPECT_EQ(m.error().offset, 15u);
+  EXPECT_EQ(m.error().value, 1u);
+  EXPECT_EQ(m.error().detail, "empty name or control character");
 }
 
 TEST(Manifest, RejectsVoidParameter) {

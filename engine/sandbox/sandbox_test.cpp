@@ -93,7 +93,7 @@ TEST_F(SandboxTest, ArgumentMismatchIsATypedErrorAndHarmless) {
 TEST_F(SandboxTest, OversizedArgumentIsRefusedBeforeEnteringTheGuest) {
   auto r = sb().call("Echo", {std::string(sb().layout().config.input_size + 1, 'a')});
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, ErrorCode::kArgumentMismatch);
+  EXPECT_EQ(r.error().code, ErrorCode::kCallTooLarge);
   EXPECT_FALSE(sb().poisoned());
 }
 

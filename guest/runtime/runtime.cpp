@@ -3,18 +3,16 @@
 #include "snapvm_guest.h"
 
 #include "snapvm/abi/layout.h"
+#include "snapvm/abi/manifest.h"
 #include "snapvm/abi/ports.h"
+#include "snapvm/abi/tripwires.h"
 
 namespace snapvm::guest {
 namespace {
 
 struct FunctionEntry {
-  const char* name;
-  uint16_t name_length;
-  ValueType result;
-  uint8_t param_count;
-  ValueType params[abi::kMaxArgs];
-  GuestFunction fn;  // null for a required host function
+  abi::FunctionDecl decl;  // what the manifest says of it
+  GuestFunction fn;        // null for a required host function
 };
 
 FunctionEntry g_guest_functions[abi::kMaxFunctions];
@@ -54,33 +52,20 @@ void add_entry(FunctionEntry* table, uint16_t& count, const char* name, ValueTyp
     abort(kAbortTooManyFunctions, "function table full, too many parameters or name too long");
   }
   FunctionEntry& e = table[count++];
-  e.name = name;
-  e.name_length = static_cast<uint16_t>(strlen(name));
-  e.result = result;
-  e.param_count = param_count;
-  for (uint8_t i = 0; i < param_count; ++i) e.params[i] = params[i];
+  e.decl.name = name;
+  e.decl.name_length = static_cast<uint16_t>(strlen(name));
+  e.decl.result = result;
+  e.decl.param_count = param_count;
+  for (uint8_t i = 0; i < param_count; ++i) e.decl.params[i] = params[i];
   e.fn = fn;
 }
 
-void encode_entries(abi::WireWriter& w, const FunctionEntry* table, uint16_t count) {
-  for (uint16_t i = 0; i < count; ++i) {
-    const FunctionEntry& e = table[i];
-    w.u16(e.name_length);
-    w.bytes(e.name, e.name_length);
-    w.u8(static_cast<uint8_t>(e.result));
-    w.u8(e.param_count);
-    for (uint8_t p = 0; p < e.param_count; ++p) w.u8(static_cast<uint8_t>(e.params[p]));
-  }
-}
-
-// Manifest: u16 guest count | u16 host count | entries: u16 name length, name, u8 result, u8 n, n types.
+// The manifest (abi/manifest.h, the codec the host decodes it with): every function registered.
 void publish_manifest() {
   abi::WireWriter w(output_buffer(), g_peb->output_size);
-  abi::begin_message(w, abi::kManifestMagic);
-  w.u16(g_guest_function_count);
-  w.u16(g_host_function_count);
-  encode_entries(w, g_guest_functions, g_guest_function_count);
-  encode_entries(w, g_host_functions, g_host_function_count);
+  abi::begin_manifest(w, g_guest_function_count, g_host_function_count);
+  for (uint16_t i = 0; i < g_guest_function_count; ++i) abi::encode_manifest_entry(w, g_guest_functions[i].decl);
+  for (uint16_t i = 0; i < g_host_function_count; ++i) abi::encode_manifest_entry(w, g_host_functions[i].decl);
   abi::end_message(w);
   if (!w.ok()) abort(kAbortOutputFull, "manifest does not fit the output buffer");
 }
@@ -170,19 +155,20 @@ extern "C" [[noreturn]] void snapvm_runtime_dispatch(abi::Peb* peb) {
 
   const FunctionEntry* fn = nullptr;
   for (uint16_t i = 0; i < g_guest_function_count; ++i) {
-    if (names_equal(g_guest_functions[i].name, g_guest_functions[i].name_length, call.name, call.name_length)) {
+    const abi::FunctionDecl& decl = g_guest_functions[i].decl;
+    if (names_equal(decl.name, decl.name_length, call.name, call.name_length)) {
       fn = &g_guest_functions[i];
       break;
     }
   }
   if (fn == nullptr) abort(kAbortUnknownFunction, "no such guest function");
-  if (fn->param_count != call.argc) abort(kAbortArgumentMismatch, "wrong number of arguments");
+  if (fn->decl.param_count != call.argc) abort(kAbortArgumentMismatch, "wrong number of arguments");
   for (uint8_t i = 0; i < call.argc; ++i) {
-    if (call.args[i].type != fn->params[i]) abort(kAbortArgumentMismatch, "argument of the wrong type");
+    if (call.args[i].type != fn->decl.params[i]) abort(kAbortArgumentMismatch, "argument of the wrong type");
   }
 
   WireValue result = fn->fn(call.args, call.argc);
-  if (result.type != fn->result) abort(kAbortReturnMismatch, "function returned the wrong type");
+  if (result.type != fn->decl.result) abort(kAbortReturnMismatch, "function returned the wrong type");
   if (abi::encode_result(output_buffer(), peb->output_size, result) == 0) {
     abort(kAbortOutputFull, "result does not fit the output buffer");
   }

@@ -3,6 +3,8 @@
 // misbehave on purpose so the host's handling of each failure can be tested.
 #include "snapvm_guest.h"
 
+#include "snapvm/abi/layout.h"
+
 using namespace snapvm::guest;  // NOLINT
 
 namespace {
@@ -75,8 +77,9 @@ WireValue buffer_checksum(const WireValue*, uint8_t) { return make_u64(fnv1a(g_b
 // Writes one byte into each of `pages` pages of the buffer (which must be that large): dirties pages.
 WireValue touch_pages(const WireValue* a, uint8_t) {
   uint64_t pages = a[0].u64;
-  if (pages * 4096 > g_buffer_size) abort(13, "buffer smaller than the pages to touch");
-  for (uint64_t i = 0; i < pages; ++i) g_buffer[i * 4096] = static_cast<uint8_t>(g_buffer[i * 4096] + 1);
+  using snapvm::abi::kPageSize;
+  if (pages * kPageSize > g_buffer_size) abort(13, "buffer smaller than the pages to touch");
+  for (uint64_t i = 0; i < pages; ++i) g_buffer[i * kPageSize] = static_cast<uint8_t>(g_buffer[i * kPageSize] + 1);
   return make_u64(pages);
 }
 

@@ -34,6 +34,7 @@ inline constexpr uint32_t kTssLimit = 103;
 inline constexpr uint32_t kTrapStubSize = 16;  // bytes per vector in the stub page
 
 // Process environment block: the host fills it before entry; the guest writes `dispatch` in main.
+// Its size and every offset are pinned in tripwires.h.
 struct Peb {
   uint64_t magic;  // kPebMagic
   uint32_t abi_version;
@@ -49,7 +50,6 @@ struct Peb {
   uint64_t dispatch;  // guest's dispatch entry, set by the guest before it signals kInitialised
 };
 inline constexpr uint64_t kPebMagic = 0x31424550564e5053ull;  // "SNPVPEB1"
-static_assert(sizeof(Peb) == 88, "PEB layout is ABI; see docs/snapshot-versioning.md");
 
 // Entry registers. At initialisation: rip = ELF entry, rdi = kPebAddress, rsp = stack top.
 // At each call: rip = peb.dispatch, rdi = kPebAddress, rsp = stack top.

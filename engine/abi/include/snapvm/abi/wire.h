@@ -33,7 +33,13 @@ inline constexpr uint32_t kLogMagic = 0x314c5653;       // "SVL1": a guest log r
 inline constexpr uint32_t kAbortMagic = 0x31415653;     // "SVA1": a guest abort
 inline constexpr uint32_t kManifestMagic = 0x314d5653;  // "SVM1": functions the guest offers and needs
 
-inline constexpr size_t kMessageHeaderSize = 8;
+// Fixed parts of each message, before its variable-length fields (pinned in tripwires.h).
+inline constexpr size_t kMessageHeaderSize = 8;                          // u32 magic | u32 total_length
+inline constexpr size_t kCallHeaderSize = kMessageHeaderSize + 4;        // + u16 name_length | u8 argc | u8 0
+inline constexpr size_t kResultHeaderSize = kMessageHeaderSize;          // then one value
+inline constexpr size_t kTextRecordHeaderSize = kMessageHeaderSize + 8;  // + u32 number | u32 text_length
+inline constexpr size_t kTotalLengthOffset = 4;
+inline constexpr size_t kNameLengthOffset = 8, kArgcOffset = 10, kCallReservedOffset = 11;  // in a call
 inline constexpr uint32_t kMaxNameLength = 128;
 inline constexpr uint8_t kMaxArgs = 16;
 inline constexpr uint16_t kMaxFunctions = 256;
@@ -144,7 +150,7 @@ inline bool decode_message_header(WireReader& r, uint32_t expected_magic, uint32
   if (magic != expected_magic) return r.fail_at(0, WireStatus::kBadMagic, "magic", magic);
   if (!r.u32(total, "total_length")) return false;
   if (total < kMessageHeaderSize || total > r.offset() + r.remaining()) {
-    return r.fail_at(4, WireStatus::kBadLength, "total_length", total);
+    return r.fail_at(kTotalLengthOffset, WireStatus::kBadLength, "total_length", total);
   }
   r.limit(total);
   return true;
@@ -202,9 +208,11 @@ inline bool decode_call(WireReader& r, uint32_t magic, CallView& call) {
   if (!r.u16(call.name_length, "name_length") || !r.u8(call.argc, "argc") || !r.u8(reserved, "reserved")) {
     return false;
   }
-  if (call.name_length > kMaxNameLength) return r.fail_at(8, WireStatus::kTooLong, "name_length", call.name_length);
-  if (call.argc > kMaxArgs) return r.fail_at(10, WireStatus::kTooMany, "argc", call.argc);
-  if (reserved != 0) return r.fail_at(11, WireStatus::kBadLength, "reserved", reserved);
+  if (call.name_length > kMaxNameLength) {
+    return r.fail_at(kNameLengthOffset, WireStatus::kTooLong, "name_length", call.name_length);
+  }
+  if (call.argc > kMaxArgs) return r.fail_at(kArgcOffset, WireStatus::kTooMany, "argc", call.argc);
+  if (reserved != 0) return r.fail_at(kCallReservedOffset, WireStatus::kBadReserved, "reserved", reserved);
   if (!r.bytes(name, call.name_length, "name")) return false;
   call.name = reinterpret_cast<const char*>(name);
   for (uint8_t i = 0; i < call.argc; ++i) {

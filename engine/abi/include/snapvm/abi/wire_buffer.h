@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "snapvm/abi/byte_order.h"
+
 namespace snapvm::abi {
 
 enum class WireStatus : uint8_t {
@@ -17,8 +19,8 @@ enum class WireStatus : uint8_t {
   kTooLong,        // a name or payload longer than its limit
   kTooMany,        // more arguments or functions than the limits allow
   kTrailingBytes,  // bytes left over after the last field
-  kNoSpace,        // the writer's buffer is too small
-  kBadStatus,      // a result status byte that is not defined
+  kBadReserved,    // a reserved byte that is not zero
+  kBadName,        // a function name that is empty or holds a control character
 };
 
 inline const char* wire_status_name(WireStatus s) {
@@ -41,10 +43,10 @@ inline const char* wire_status_name(WireStatus s) {
       return "too many";
     case WireStatus::kTrailingBytes:
       return "trailing bytes";
-    case WireStatus::kNoSpace:
-      return "buffer too small";
-    case WireStatus::kBadStatus:
-      return "unknown status";
+    case WireStatus::kBadReserved:
+      return "reserved byte not zero";
+    case WireStatus::kBadName:
+      return "empty name or control character";
   }
   return "unknown";
 }
@@ -99,14 +101,11 @@ class WireReader {
   }
 
  private:
-  // Little-endian load into an integer of `n` bytes, without alignment assumptions.
   template <typename T>
   bool uint(T* out, size_t n, const char* field) {
     if (!ok()) return false;
     if (n > remaining()) return fail(WireStatus::kTruncated, field, n);
-    T v = 0;
-    for (size_t i = 0; i < n; ++i) v |= static_cast<T>(static_cast<T>(data_[offset_ + i]) << (8 * i));
-    *out = v;
+    *out = static_cast<T>(load_le(data_ + offset_, n));
     offset_ += n;
     return true;
   }
@@ -140,7 +139,7 @@ class WireWriter {
   // Overwrites a u32 written earlier (used for total lengths known only at the end).
   void patch_u32(size_t at, uint32_t v) {
     if (!ok_ || at + 4 > size_) return;
-    for (size_t i = 0; i < 4; ++i) data_[at + i] = static_cast<uint8_t>(v >> (8 * i));
+    store_le(data_ + at, v);
   }
 
  private:
@@ -153,7 +152,7 @@ class WireWriter {
   }
   void uint(uint64_t v, size_t n) {
     if (!reserve(n)) return;
-    for (size_t i = 0; i < n; ++i) data_[size_ + i] = static_cast<uint8_t>(v >> (8 * i));
+    store_le(data_ + size_, n, v);
     size_ += n;
   }
 
