@@ -24,7 +24,6 @@ Status check_ident(std::span<const uint8_t> b) {
   return {};
 }
 
-
 Status check_header_fields(const Elf64_Ehdr& eh) {
   if (eh.e_machine != EM_X86_64) {
     return unsupported("e_machine", SNAPVM_EHDR_AT(e_machine), eh.e_machine, "EM_X86_64 (62)");
