@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "snapshot/format.h"
 
@@ -18,7 +19,12 @@ namespace snapvm::format {
 void fix_header_checksum(std::span<uint8_t> file);
 
 // Recomputes the content digest of the blob the header describes (clamped to the file) with the
-// recorded algorithm (BLAKE3 if unknown), stores it, then fixes the header checksum.
+// recorded algorithm (BLAKE3 if unknown), stores it, then fixes the header checksum. A format 2 file
+// (its chunk descriptor readable) gets its chunk table rebuilt after the blob, the file resized to
+// end with it, chunks.count, chunks.table_offset and the root (digest) rewritten.
+void fix_content_digest(std::vector<uint8_t>& file);
+// The same where the file cannot change size (a fuzzer's buffer): a format 2 file's table is
+// rewritten in place, as much of it as the file holds after the blob.
 void fix_content_digest(std::span<uint8_t> file);
 
 // The field named `name` ("sregs.cr0", "regions[2].flags", "guest_functions[0].name_length").

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "snapshot/chunk_digest.h"
 #include "snapshot/digest.h"
 #include "snapshot/file_patch.h"
 #include "snapshot/format.h"
@@ -60,10 +61,12 @@ class FileTest : public ::testing::Test {
     static const Snapshot s = make_test_snapshot().value();
     return s;
   }
-  fs::path saved(const std::string& name = "a.snap", DigestAlgorithm a = DigestAlgorithm::kBlake3_256) {
+  fs::path saved(const std::string& name = "a.snap", DigestAlgorithm a = DigestAlgorithm::kBlake3_256,
+                 uint32_t version = format::kFormatVersion) {
     fs::path p = dir_ / name;
     SaveOptions o;
     o.digest = a;
+    o.format_version = version;
     Status s = snapshot().to_file(p, o);
     EXPECT_TRUE(s.has_value()) << s.error().to_string();
     return p;
@@ -91,25 +94,77 @@ void expect_same(const Snapshot& got, const Snapshot& want) {
 }
 
 TEST_F(FileTest, RoundTripsEveryFieldAndRegionByte) {
-  for (DigestAlgorithm a : {DigestAlgorithm::kBlake3_256, DigestAlgorithm::kXxh3_128}) {
-    for (SnapshotStage stage : {SnapshotStage::kBeforeInit, SnapshotStage::kAfterInit}) {
-      TestSnapshotOptions o;
-      o.stage = stage;
-      o.seed = 5;
-      Snapshot want = make_test_snapshot(o).value();
-      fs::path p = dir_ / "rt.snap";
-      SaveOptions so;
-      so.digest = a;
-      ASSERT_TRUE(want.to_file(p, so).has_value());
-      auto got = Snapshot::from_file(p);
-      ASSERT_TRUE(got.has_value()) << got.error().to_string();
-      expect_same(*got, want);
-      EXPECT_EQ(got->digest_algorithm(), a);
-      std::vector<uint8_t> file = read_file(p);
-      uint64_t blob = detail::snapshot_data(*got)->memory.file_offset;
-      EXPECT_EQ(got->digest(), compute_digest(a, std::span<const uint8_t>(file).subspan(blob)));
-      EXPECT_EQ(detail::snapshot_data(*got)->lineage, 0u);
+  for (uint32_t version : {1u, 2u}) {
+    for (DigestAlgorithm a : {DigestAlgorithm::kBlake3_256, DigestAlgorithm::kXxh3_128}) {
+      for (SnapshotStage stage : {SnapshotStage::kBeforeInit, SnapshotStage::kAfterInit}) {
+        TestSnapshotOptions o;
+        o.stage = stage;
+        o.seed = 5;
+        Snapshot want = make_test_snapshot(o).value();
+        fs::path p = dir_ / "rt.snap";
+        SaveOptions so;
+        so.digest = a;
+        so.format_version = version;
+        ASSERT_TRUE(want.to_file(p, so).has_value());
+        auto got = Snapshot::from_file(p);
+        ASSERT_TRUE(got.has_value()) << got.error().to_string();
+        expect_same(*got, want);
+        EXPECT_EQ(got->digest_algorithm(), a);
+        EXPECT_EQ(got->format_version(), version);
+        std::vector<uint8_t> file = read_file(p);
+        const detail::MemoryBlob& m = detail::snapshot_data(*got)->memory;
+        std::span<const uint8_t> blob = std::span<const uint8_t>(file).subspan(m.file_offset, m.size);
+        if (version == 1) {
+          EXPECT_EQ(m.file_offset + m.size, file.size());
+          EXPECT_EQ(got->digest(), compute_digest(a, blob));
+          EXPECT_EQ(got->digest_chunk_size(), std::nullopt);
+        } else {
+          EXPECT_EQ(got->digest(), compute_chunked_digest(a, blob).value().root);
+          EXPECT_EQ(got->digest_chunk_size(), kDigestChunkSize);
+        }
+        EXPECT_EQ(detail::snapshot_data(*got)->lineage, 0u);
+      }
     }
+  }
+}
+
+TEST_F(FileTest, RefusesAFormatItCannotWrite) {
+  for (uint32_t version : {0u, 3u}) {
+    SaveOptions o;
+    o.format_version = version;
+    Status s = snapshot().to_file(dir_ / "x.snap", o);
+    ASSERT_FALSE(s.has_value());
+    EXPECT_EQ(s.error().code, ErrorCode::kInvalidConfig);
+    EXPECT_EQ(s.error().field, "format_version");
+    EXPECT_EQ(s.error().value, version);
+  }
+  EXPECT_TRUE(entries(dir_).empty());
+}
+
+// A copy that stores every hole as zero bytes (cp --sparse=never, a download, a tarball) still
+// verifies: a zero chunk's digest is the same whether it is a hole or data.
+TEST_F(FileTest, DesparsifiedCopyStillVerifies) {
+  for (uint32_t version : {1u, 2u}) {
+    fs::path p = saved("sparse.snap", DigestAlgorithm::kBlake3_256, version);
+    std::vector<uint8_t> bytes = read_file(p);
+    fs::path dense = dir_ / "dense.snap";
+    write_file(dense, bytes);  // written byte by byte: no holes
+    struct stat st {};
+    ASSERT_EQ(::stat(dense.c_str(), &st), 0);
+    EXPECT_GE(static_cast<uint64_t>(st.st_blocks) * 512, bytes.size() - 4096) << "the copy is not dense";
+    auto r = Snapshot::from_file(dense);
+    ASSERT_TRUE(r.has_value()) << version << ": " << r.error().to_string();
+    EXPECT_EQ(r->digest(), Snapshot::from_file(p).value().digest());
+  }
+}
+
+TEST_F(FileTest, VerifiesWithOneThreadOrMany) {
+  fs::path p = saved();
+  for (unsigned threads : {1u, 2u, 8u}) {
+    LoadOptions o;
+    o.hash_threads = threads;
+    auto r = Snapshot::load(p, o);
+    EXPECT_TRUE(r.has_value()) << threads << ": " << r.error().to_string();
   }
 }
 
@@ -136,20 +191,34 @@ TEST_F(FileTest, FromFileAndUncheckedBothLoadAGoodFile) {
 }
 
 TEST_F(FileTest, CorruptBlobFailsFromFileButNotUnchecked) {
-  fs::path p = saved();
-  std::vector<uint8_t> good = read_file(p);
-  uint64_t blob = *format::get_field(good, "blob_offset");
-  // A patterned byte, a byte of a hole page in the heap, and the last byte.
-  for (uint64_t at : {blob + 5, blob + 0x30000, static_cast<uint64_t>(good.size() - 1)}) {
-    std::vector<uint8_t> bad = good;
-    bad[at] ^= 0x01;
-    write_file(p, bad);
-    auto checked = Snapshot::from_file(p);
-    ASSERT_FALSE(checked.has_value()) << at;
-    EXPECT_EQ(checked.error().code, ErrorCode::kContentDigest) << checked.error().to_string();
-    EXPECT_EQ(checked.error().field, "digest");
-    auto unchecked = Snapshot::from_file_unchecked(p);
-    ASSERT_TRUE(unchecked.has_value()) << unchecked.error().to_string();
+  for (uint32_t version : {1u, 2u}) {
+    fs::path p = saved("a.snap", DigestAlgorithm::kBlake3_256, version);
+    std::vector<uint8_t> good = read_file(p);
+    const uint64_t blob = *format::get_field(good, "blob_offset");
+    const uint64_t blob_end = blob + *format::get_field(good, "blob_size");
+    // A patterned byte (chunk 0), a byte of a hole page in the heap (chunk 3), the blob's last byte, and
+    // for format 2 the last byte of the chunk table (what the root covers).
+    struct Corruption {
+      uint64_t at;
+      std::string field;  // format 2's; format 1 names "digest" for each
+    };
+    std::vector<Corruption> cases = {
+        {blob + 5, "blob.chunks[0]"},
+        {blob + 0x30000, "blob.chunks[3]"},
+        {blob_end - 1, "blob.chunks[" + std::to_string((blob_end - 1 - blob) >> 16) + "]"}};
+    if (version == 2) cases.push_back({good.size() - 1, "blob.chunks.root"});
+    for (const Corruption& c : cases) {
+      SCOPED_TRACE(std::to_string(version) + ": byte " + std::to_string(c.at));
+      std::vector<uint8_t> bad = good;
+      bad[c.at] ^= 0x01;
+      write_file(p, bad);
+      auto checked = Snapshot::from_file(p);
+      ASSERT_FALSE(checked.has_value());
+      EXPECT_EQ(checked.error().code, ErrorCode::kContentDigest) << checked.error().to_string();
+      EXPECT_EQ(checked.error().field, version == 1 ? "digest" : c.field) << checked.error().to_string();
+      auto unchecked = Snapshot::from_file_unchecked(p);
+      ASSERT_TRUE(unchecked.has_value()) << unchecked.error().to_string();
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-// format.cpp: format v1 codec: the fixed header, encode, decode and the field table, each driving the
+// format.cpp: format 1 and 2 codec: the fixed header, encode, decode and the field table, each driving the
 // one walk over the fields (format_walk.h), so the three cannot disagree about where a field is.
 #include "snapshot/format.h"
 
@@ -92,6 +92,7 @@ Status read_platform(DecodedSnapshotFile& f, const Raw& raw) {
   f.meta.stage = static_cast<SnapshotStage>(raw.stage);
   f.meta.digest_algorithm = static_cast<DigestAlgorithm>(raw.digest_algorithm);
   f.meta.digest = raw.digest;
+  f.meta.format_version = f.format_version;
   return {};
 }
 
@@ -138,10 +139,11 @@ Result<uint32_t> check_fixed_header(std::span<const uint8_t> bytes, uint64_t fil
                            " was written by a newer snapvm; this snapvm reads format " +
                            std::to_string(kFormatVersion) + ": upgrade snapvm");
   }
-  if (version < kFormatVersion) {
+  if (version < kMinFormatVersion) {
     return field_error(ErrorCode::kOlderFormat, "format_version", kVersionOffset, version,
-                       "format " + std::to_string(version) + " is not read by this snapvm (format " +
-                           std::to_string(kFormatVersion) + "): regenerate the snapshot from the guest binary");
+                       "format " + std::to_string(version) + " is not read by this snapvm (formats " +
+                           std::to_string(kMinFormatVersion) + " to " + std::to_string(kFormatVersion) +
+                           "): regenerate the snapshot from the guest binary");
   }
   if (have < kHeaderLengthOffset + 4) {
     return field_error(ErrorCode::kFileTooShort, "header_length", kHeaderLengthOffset, file_size, "the file ends here");
@@ -165,9 +167,11 @@ Result<uint32_t> check_fixed_header(std::span<const uint8_t> bytes, uint64_t fil
   return length;
 }
 
-std::vector<uint8_t> encode_metadata(const SnapshotMetadata& s, DigestAlgorithm algorithm, const Digest& digest) {
+std::vector<uint8_t> encode_metadata(const SnapshotMetadata& s, DigestAlgorithm algorithm, const Digest& digest,
+                                     std::optional<ChunkTableRef> chunks) {
   DecodedSnapshotFile f;
-  f.format_version = kFormatVersion;
+  f.format_version = chunks ? 2 : 1;
+  f.chunks = chunks;
   f.meta = s;
   for (const Region& r : s.layout.regions) {
     f.region_offsets.push_back(f.blob_size);
@@ -191,6 +195,7 @@ std::vector<uint8_t> encode_metadata(const SnapshotMetadata& s, DigestAlgorithm 
   w.out.resize(length, 0);
   abi::store_le(&w.out[kHeaderLengthOffset], static_cast<uint32_t>(length));
   abi::store_le(&w.out[kBlobOffsetOffset], length);
+  if (chunks) abi::store_le(&w.out[f.chunks_descriptor_offset + 8], length + f.blob_size);
   abi::store_le(&w.out[kChecksumOffset], compute_header_checksum(w.out));
   return std::move(w.out);
 }
@@ -218,6 +223,7 @@ Result<DecodedSnapshotFile> decode_metadata(std::span<const uint8_t> bytes, uint
   TRY(read_platform(f, raw));
   walk_variable(r, f, count);
   if (r.error) return std::move(*r.error);
+  if (f.chunks) f.meta.digest_chunk_size = f.chunks->chunk_size;
 
   uint64_t end = r.position();
   if ((end + abi::kPageSize - 1) / abi::kPageSize * abi::kPageSize != length) {
@@ -244,7 +250,15 @@ std::vector<FieldInfo> describe_fields(std::span<const uint8_t> file) {
   walk_fixed(r, f, raw, count);
   walk_variable(r, f, count);
   if (!r.failed() && r.position() < limit) fields.push_back(FieldInfo{"padding", r.position(), limit - r.position()});
-  if (limit < file.size()) fields.push_back(FieldInfo{"blob", limit, file.size() - limit});
+  if (limit < file.size()) {
+    // A format 2 file whose descriptor was read and points inside the file: blob, then chunk table.
+    uint64_t blob_end = file.size();
+    if (!r.failed() && f.chunks && f.chunks->table_offset > limit && f.chunks->table_offset < file.size()) {
+      blob_end = f.chunks->table_offset;
+    }
+    fields.push_back(FieldInfo{"blob", limit, blob_end - limit});
+    if (blob_end < file.size()) fields.push_back(FieldInfo{"chunk_table", blob_end, file.size() - blob_end});
+  }
   return fields;
 }
 

@@ -1,5 +1,7 @@
-// format.h: snapshot file format v1, bytes <-> structs over std::span, no fds, no semantics beyond
-// structure (validate.h does the semantic pass). Byte by byte in docs/snapshot-format.md.
+// format.h: snapshot file formats 1 and 2, bytes <-> structs over std::span, no fds, no semantics
+// beyond structure (validate.h does the semantic pass). Byte by byte in docs/snapshot-format.md.
+// Format 2 is format 1 plus a chunked content digest (chunk_digest.h): a 24-byte descriptor after the
+// functions, the chunk table after the blob, and the digest field holding the table's root.
 //
 // Every integer is little-endian; tags are ASCII, NUL padded. Offsets in hex.
 //
@@ -28,9 +30,12 @@
 //        |                                      u32 flags | u32 kind }                           |
 //        +-------------------- functions (guest functions, then required host functions) --------+
 //        | u32 count | count x { u16 name_length | name | u8 result | u8 param_count | u8 params[] }|
+//        +-------------------- format 2 only: chunked digest descriptor ---------------------------+
+//        | u64 chunk_size | u64 chunk_table_offset | u32 chunk_count | u32 reserved                |
 //        +-------------------- zero padding up to header_length (page aligned) ------------------+
-//  header_length == blob_offset: the memory blob, every region's bytes back to back, to the end
-//  of the file (blob_offset + blob_size == file size).
+//  header_length == blob_offset: the memory blob, every region's bytes back to back. Format 1: the
+//  file ends with the blob (blob_offset + blob_size == file size). Format 2: the chunk table follows
+//  it (chunk_table_offset == blob_offset + blob_size), chunk_count entries of 40 bytes, to the end.
 //
 // The header checksum is XXH3-64 (seed 0) over bytes [0, header_length) with the checksum field
 // read as zero. The encoding is canonical: reserved bytes and padding are zero, header_length is
@@ -52,7 +57,8 @@
 namespace snapvm::format {
 
 inline constexpr std::array<uint8_t, 8> kMagic = {0x89, 'S', 'N', 'A', 'P', 'V', 'M', '\n'};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;     // what to_file writes by default, the newest read
+inline constexpr uint32_t kMinFormatVersion = 1;  // the oldest still read (and written on request)
 inline constexpr uint64_t kFixedHeaderSize = 24;
 inline constexpr uint64_t kVersionOffset = 8, kHeaderLengthOffset = 12, kChecksumOffset = 16;
 inline constexpr uint64_t kMaxHeaderLength = 1 << 20;  // far above the largest legal metadata (~80 KiB)
@@ -65,8 +71,19 @@ inline constexpr std::string_view kArchitecture = "x86_64";
 inline constexpr std::string_view kHypervisor = "kvm";
 inline constexpr size_t kCpuVendorSize = 12;
 
-// A decoded file, all but the memory: meta.digest_algorithm and meta.digest are set. The platform tags
-// are read (meta.hypervisor, meta.cpu_vendor, architecture), not judged: validate.h does that.
+inline constexpr uint64_t kChunkDescriptorSize = 24;  // format 2: chunk_size, chunk_table_offset, count, reserved
+
+// Format 2's chunked digest descriptor: where the chunk table is and how the blob is chunked.
+struct ChunkTableRef {
+  uint64_t chunk_size = 0;
+  uint64_t table_offset = 0;  // file offset of the table: right after the blob
+  uint32_t entry_count = 0;   // 40-byte entries (chunk_digest.h)
+  bool operator==(const ChunkTableRef&) const = default;
+};
+
+// A decoded file, all but the memory: meta.digest_algorithm, meta.digest and meta.format_version are
+// set (and meta.digest_chunk_size for format 2). The platform tags are read (meta.hypervisor,
+// meta.cpu_vendor, architecture), not judged: validate.h does that.
 struct DecodedSnapshotFile {
   uint32_t format_version = 0;
   uint32_t header_length = 0;
@@ -74,7 +91,9 @@ struct DecodedSnapshotFile {
   std::string architecture;
   detail::SnapshotMetadata meta;
   uint64_t blob_offset = 0, blob_size = 0;
-  std::vector<uint64_t> region_offsets;  // per region, relative to the blob
+  std::vector<uint64_t> region_offsets;   // per region, relative to the blob
+  std::optional<ChunkTableRef> chunks;    // format 2
+  uint64_t chunks_descriptor_offset = 0;  // format 2: where the descriptor is (after the functions)
 };
 
 // XXH3-64 over `header` (the file's first header_length bytes) with the checksum field as zero.
@@ -86,9 +105,11 @@ Result<uint32_t> check_fixed_header(std::span<const uint8_t> bytes, uint64_t fil
 
 // Header and metadata, padded to a page multiple (the blob offset), checksum filled in. Region blob
 // offsets are the regions' sizes summed in order. An empty cpu_vendor is written as this host's.
-// meta.digest_algorithm and meta.digest are not read: the file records `algorithm` and `digest`.
+// meta.digest_algorithm, meta.digest and meta.format_version are not read: the file records
+// `algorithm` and `digest`, and is format 2 when `chunks` is given (its table_offset is not read:
+// the encoder writes blob_offset + blob_size), else format 1.
 std::vector<uint8_t> encode_metadata(const detail::SnapshotMetadata& meta, DigestAlgorithm algorithm,
-                                     const Digest& digest);
+                                     const Digest& digest, std::optional<ChunkTableRef> chunks = std::nullopt);
 
 // `bytes` holds at least the file's first header_length bytes (more is fine); `file_size` is the
 // whole file's. Fixed header, then checksum, then every field; structural checks only (no platform
@@ -102,7 +123,8 @@ struct FieldInfo {
   uint64_t size = 0;
 };
 // Walks the structure as far as the bytes allow (no checksum or value checks beyond counts and
-// lengths); the padding after the metadata is one field named "padding".
+// lengths); the padding after the metadata is one field named "padding", the blob one named "blob",
+// and a format 2 file's chunk table "chunk_table".
 std::vector<FieldInfo> describe_fields(std::span<const uint8_t> file);
 
 // Offset of a field by name, for fields at fixed offsets and region-table fields ("regions.count",

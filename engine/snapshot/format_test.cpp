@@ -1,5 +1,5 @@
-// format_test.cpp: tests for format.h (the v1 codec): field offsets, round trips, canonical
-// encoding, fixed-header checks, and every flipped or truncated metadata byte rejected.
+// format_test.cpp: tests for format.h (the format 1 and 2 codec): field offsets, round trips,
+// canonical encoding, fixed-header checks, and every flipped or truncated metadata byte rejected.
 #include "snapshot/format.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "snapshot/chunk_digest.h"
 #include "snapshot/digest.h"
 #include "snapshot/file_patch.h"
 #include "snapshot/test_snapshot.h"
@@ -19,10 +20,12 @@ namespace {
 using test_support::encode_file;
 using test_support::make_test_snapshot;
 
-std::vector<uint8_t> good_file(DigestAlgorithm a = DigestAlgorithm::kBlake3_256) {
+std::vector<uint8_t> good_file(DigestAlgorithm a = DigestAlgorithm::kBlake3_256, uint32_t version = kFormatVersion) {
   static const Snapshot snapshot = make_test_snapshot().value();
-  return encode_file(snapshot, a);
+  return encode_file(snapshot, a, version);
 }
+
+constexpr uint32_t kVersions[] = {1, 2};
 
 uint32_t header_length_of(const std::vector<uint8_t>& file) {
   return static_cast<uint32_t>(*get_field(file, "header_length"));
@@ -70,63 +73,96 @@ TEST(FormatTest, FieldOffsetsMatchTheDrawing) {
 }
 
 TEST(FormatTest, DescribedFieldsTileTheMetadataAndAgreeWithFieldOffset) {
-  std::vector<uint8_t> file = good_file();
-  std::vector<FieldInfo> fields = describe_fields(file);
-  uint64_t at = 0;
-  std::set<std::string> names;
-  for (const FieldInfo& f : fields) {
-    EXPECT_EQ(f.offset, at) << f.name;
-    EXPECT_TRUE(names.insert(f.name).second) << "duplicate " << f.name;
-    if (auto off = field_offset(f.name)) {
-      EXPECT_EQ(*off, f.offset) << f.name;
+  for (uint32_t version : kVersions) {
+    SCOPED_TRACE(version);
+    std::vector<uint8_t> file = good_file(DigestAlgorithm::kBlake3_256, version);
+    std::vector<FieldInfo> fields = describe_fields(file);
+    uint64_t at = 0;
+    std::set<std::string> names;
+    for (const FieldInfo& f : fields) {
+      EXPECT_EQ(f.offset, at) << f.name;
+      EXPECT_TRUE(names.insert(f.name).second) << "duplicate " << f.name;
+      if (auto off = field_offset(f.name)) {
+        EXPECT_EQ(*off, f.offset) << f.name;
+      }
+      at += f.size;
     }
-    at += f.size;
+    EXPECT_EQ(at, file.size());
+    // Format 2 ends with the chunk table after the blob, its descriptor after the host functions.
+    const size_t tail = version == 1 ? 2 : 3;
+    ASSERT_GE(fields.size(), tail);
+    EXPECT_EQ(fields[fields.size() - tail].name, "padding");
+    EXPECT_EQ(fields[fields.size() - tail + 1].name, "blob");
+    EXPECT_EQ(fields[fields.size() - tail + 1].offset, header_length_of(file));
+    if (version == 2) {
+      EXPECT_EQ(fields.back().name, "chunk_table");
+      EXPECT_EQ(fields.back().offset, *get_field(file, "chunks.table_offset"));
+      EXPECT_EQ(fields.back().size, *get_field(file, "chunks.count") * kChunkEntryBytes);
+      EXPECT_EQ(fields[fields.size() - 4].name, "chunks.reserved");
+    }
+    EXPECT_EQ(names.count("chunks.chunk_size"), version == 2 ? 1u : 0u);
+    EXPECT_TRUE(names.count("guest_functions[1].params[0]"));
+    EXPECT_TRUE(names.count("host_functions[0].name"));
   }
-  EXPECT_EQ(at, file.size());
-  ASSERT_GE(fields.size(), 2u);
-  EXPECT_EQ(fields[fields.size() - 2].name, "padding");
-  EXPECT_EQ(fields.back().name, "blob");
-  EXPECT_EQ(fields.back().offset, header_length_of(file));
-  EXPECT_TRUE(names.count("guest_functions[1].params[0]"));
-  EXPECT_TRUE(names.count("host_functions[0].name"));
 }
 
 TEST(FormatTest, RoundTripsEveryField) {
-  for (DigestAlgorithm a : {DigestAlgorithm::kBlake3_256, DigestAlgorithm::kXxh3_128}) {
-    for (SnapshotStage stage : {SnapshotStage::kBeforeInit, SnapshotStage::kAfterInit}) {
-      test_support::TestSnapshotOptions o;
-      o.stage = stage;
-      Snapshot s = make_test_snapshot(o).value();
-      std::vector<uint8_t> file = encode_file(s, a);
-      auto r = decode_and_validate(file, file.size(), {});
-      ASSERT_TRUE(r.has_value()) << r.error().to_string();
-      uint64_t header = header_length_of(file);
-      EXPECT_EQ(r->blob_offset, header);
-      EXPECT_EQ(header % 4096, 0u);
-      EXPECT_EQ(r->blob_size, file.size() - header);
-      EXPECT_EQ(r->architecture, "x86_64");
-      // The metadata is a plain value: the decoded one equals the snapshot's, plus what the file records.
-      detail::SnapshotMetadata want = detail::snapshot_data(s)->meta;
-      want.digest_algorithm = a;
-      want.digest = compute_digest(a, std::span<const uint8_t>(file).subspan(header));
-      EXPECT_EQ(r->meta, want);
-      EXPECT_EQ(r->meta.hypervisor, "kvm");
-      EXPECT_EQ(r->meta.cpu_vendor, host_cpu_vendor());
-      uint64_t packed = 0;
-      for (size_t i = 0; i < want.layout.regions.size(); ++i) {
-        EXPECT_EQ(r->region_offsets[i], packed);
-        packed += want.layout.regions[i].size;
+  for (uint32_t version : kVersions) {
+    for (DigestAlgorithm a : {DigestAlgorithm::kBlake3_256, DigestAlgorithm::kXxh3_128}) {
+      for (SnapshotStage stage : {SnapshotStage::kBeforeInit, SnapshotStage::kAfterInit}) {
+        test_support::TestSnapshotOptions o;
+        o.stage = stage;
+        Snapshot s = make_test_snapshot(o).value();
+        std::vector<uint8_t> file = encode_file(s, a, version);
+        auto r = decode_and_validate(file, file.size(), {});
+        ASSERT_TRUE(r.has_value()) << r.error().to_string();
+        uint64_t header = header_length_of(file);
+        EXPECT_EQ(r->format_version, version);
+        EXPECT_EQ(r->blob_offset, header);
+        EXPECT_EQ(header % 4096, 0u);
+        EXPECT_EQ(r->architecture, "x86_64");
+        // The metadata is a plain value: the decoded one equals the snapshot's, plus what the file records.
+        detail::SnapshotMetadata want = detail::snapshot_data(s)->meta;
+        want.digest_algorithm = a;
+        want.format_version = version;
+        if (version == 1) {
+          EXPECT_EQ(r->blob_size, file.size() - header);
+          EXPECT_FALSE(r->chunks.has_value());
+          want.digest = compute_digest(a, std::span<const uint8_t>(file).subspan(header));
+        } else {
+          ASSERT_TRUE(r->chunks.has_value());
+          EXPECT_EQ(r->chunks->chunk_size, kDigestChunkSize);
+          EXPECT_EQ(r->chunks->table_offset, header + r->blob_size);
+          EXPECT_EQ(file.size(), r->chunks->table_offset + r->chunks->entry_count * kChunkEntryBytes);
+          ChunkedDigest c =
+              compute_chunked_digest(a, std::span<const uint8_t>(file).subspan(header, r->blob_size)).value();
+          EXPECT_EQ(r->chunks->entry_count, c.entries.size());
+          EXPECT_EQ(encode_chunk_table(c.entries),
+                    std::vector<uint8_t>(file.begin() + static_cast<ptrdiff_t>(r->chunks->table_offset), file.end()));
+          want.digest = c.root;
+          want.digest_chunk_size = kDigestChunkSize;
+        }
+        EXPECT_EQ(r->meta, want);
+        EXPECT_EQ(r->meta.hypervisor, "kvm");
+        EXPECT_EQ(r->meta.cpu_vendor, host_cpu_vendor());
+        uint64_t packed = 0;
+        for (size_t i = 0; i < want.layout.regions.size(); ++i) {
+          EXPECT_EQ(r->region_offsets[i], packed);
+          packed += want.layout.regions[i].size;
+        }
       }
     }
   }
 }
 
 TEST(FormatTest, EncodingIsCanonical) {
-  std::vector<uint8_t> file = good_file();
-  auto r = decode_metadata(file, file.size());
-  ASSERT_TRUE(r.has_value()) << r.error().to_string();
-  std::vector<uint8_t> again = encode_metadata(r->meta, *r->meta.digest_algorithm, *r->meta.digest);
-  EXPECT_EQ(again, std::vector<uint8_t>(file.begin(), file.begin() + header_length_of(file)));
+  for (uint32_t version : kVersions) {
+    std::vector<uint8_t> file = good_file(DigestAlgorithm::kBlake3_256, version);
+    auto r = decode_metadata(file, file.size());
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+    std::vector<uint8_t> again = encode_metadata(r->meta, *r->meta.digest_algorithm, *r->meta.digest, r->chunks);
+    EXPECT_EQ(again, std::vector<uint8_t>(file.begin(), file.begin() + header_length_of(file))) << version;
+  }
 }
 
 TEST(FormatTest, XxhDigestUsesSixteenBytes) {
@@ -144,10 +180,10 @@ TEST(FormatTest, RejectsWrongMagic) {
 
 TEST(FormatTest, RejectsNewerFormatVersion) {
   std::vector<uint8_t> file = good_file();
-  file[kVersionOffset] = 2;
+  file[kVersionOffset] = kFormatVersion + 1;
   Error e = decode_error(file);
   expect_error(e, ErrorCode::kNewerFormat, "format_version", kVersionOffset);
-  EXPECT_EQ(e.value, 2u);
+  EXPECT_EQ(e.value, kFormatVersion + 1);
   EXPECT_NE(e.to_string().find("newer snapvm"), std::string::npos) << e.to_string();
 }
 
@@ -325,29 +361,31 @@ TEST(FormatTest, RejectsEveryFlippedMetadataBit) {
 // With the checksum re-fixed, any value in any field either decodes to a file that encodes back to
 // the same bytes (canonical) or is rejected with a typed error.
 TEST(FormatTest, MutatedFieldsWithFixedChecksumAreRejectedOrCanonical) {
-  const std::vector<uint8_t> good = good_file();
-  const uint64_t header = header_length_of(good);
-  const uint64_t values[] = {0, 1, 2, 0x7f, 0x80, 0xff, 0x1000, 0xffffffff, 0x8000000000000000ull, ~0ull};
-  size_t accepted = 0, rejected = 0;
-  for (const FieldInfo& f : describe_fields(good)) {
-    if (f.offset >= header || f.name == "header_checksum") continue;
-    for (uint64_t v : values) {
-      std::vector<uint8_t> file = good;
-      std::memcpy(file.data() + f.offset, &v, std::min<uint64_t>(f.size, 8));
-      fix_header_checksum(file);
-      auto r = decode_and_validate(file, file.size(), {});
-      if (!r.has_value()) {
-        EXPECT_FALSE(r.error().field.empty()) << r.error().to_string();
-        ++rejected;
-        continue;
+  for (uint32_t version : kVersions) {
+    const std::vector<uint8_t> good = good_file(DigestAlgorithm::kBlake3_256, version);
+    const uint64_t header = header_length_of(good);
+    const uint64_t values[] = {0, 1, 2, 0x7f, 0x80, 0xff, 0x1000, 0xffffffff, 0x8000000000000000ull, ~0ull};
+    size_t accepted = 0, rejected = 0;
+    for (const FieldInfo& f : describe_fields(good)) {
+      if (f.offset >= header || f.name == "header_checksum") continue;
+      for (uint64_t v : values) {
+        std::vector<uint8_t> file = good;
+        std::memcpy(file.data() + f.offset, &v, std::min<uint64_t>(f.size, 8));
+        fix_header_checksum(file);
+        auto r = decode_and_validate(file, file.size(), {});
+        if (!r.has_value()) {
+          EXPECT_FALSE(r.error().field.empty()) << r.error().to_string();
+          ++rejected;
+          continue;
+        }
+        ++accepted;
+        std::vector<uint8_t> again = encode_metadata(r->meta, *r->meta.digest_algorithm, *r->meta.digest, r->chunks);
+        ASSERT_EQ(again, std::vector<uint8_t>(file.begin(), file.begin() + static_cast<ptrdiff_t>(header))) << f.name;
       }
-      ++accepted;
-      std::vector<uint8_t> again = encode_metadata(r->meta, *r->meta.digest_algorithm, *r->meta.digest);
-      ASSERT_EQ(again, std::vector<uint8_t>(file.begin(), file.begin() + static_cast<ptrdiff_t>(header))) << f.name;
     }
+    EXPECT_GT(accepted, 0u);
+    EXPECT_GT(rejected, 0u);
   }
-  EXPECT_GT(accepted, 0u);
-  EXPECT_GT(rejected, 0u);
 }
 
 TEST(FormatTest, RejectsTruncationAtEveryMetadataByte) {

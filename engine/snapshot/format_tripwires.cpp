@@ -4,6 +4,7 @@
 // docs/snapshot-versioning.md ("When a tripwire fires"): bump format::kFormatVersion, keep a reader
 // for v1 or refuse it by name, add a golden of the new version. The ABI's pins are in
 // snapvm/abi/tripwires.h.
+#include "snapshot/chunk_digest.h"
 #include "snapshot/format.h"
 #include "snapvm/layout.h"
 #include "snapvm/snapshot.h"
@@ -11,9 +12,9 @@
 namespace snapvm::format {
 namespace {
 
-#define SNAPVM_FORMAT_TRIPWIRE(cond, what)                                                        \
-  static_assert(cond, what                                                                        \
-                " is format v1: bump kFormatVersion, keep or refuse v1 files, add a golden; see " \
+#define SNAPVM_FORMAT_TRIPWIRE(cond, what)                                                               \
+  static_assert(cond, what                                                                               \
+                " is a format fact: bump kFormatVersion, keep or refuse older files, add a golden; see " \
                 "docs/snapshot-versioning.md")
 
 constexpr bool magic_is(const char (&expected)[9]) {
@@ -23,7 +24,12 @@ constexpr bool magic_is(const char (&expected)[9]) {
   return true;
 }
 
-SNAPVM_FORMAT_TRIPWIRE(kFormatVersion == 1, "kFormatVersion (update every pin below with it)");
+SNAPVM_FORMAT_TRIPWIRE(kFormatVersion == 2 && kMinFormatVersion == 1,
+                       "kFormatVersion (update every pin below with it)");
+SNAPVM_FORMAT_TRIPWIRE(kChunkDescriptorSize == 24 && kChunkEntryBytes == 40,
+                       "format 2's chunk descriptor and entry sizes");
+SNAPVM_FORMAT_TRIPWIRE(kDigestChunkSize == 64 * 1024 && kMaxDigestChunkSize == 16 * 1024 * 1024,
+                       "format 2's chunk sizes (written, and the largest read)");
 SNAPVM_FORMAT_TRIPWIRE(kMagic.size() == 8 && magic_is("\x89SNAPVM\n"), "the file magic");
 
 // The fixed header: read and checked before the header length, the checksum or anything variable.

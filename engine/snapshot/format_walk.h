@@ -1,4 +1,4 @@
-// format_walk.h: the one walk over a format v1 file's fields (format.h draws them) and the visitors
+// format_walk.h: the one walk over a format 1 or 2 file's fields (format.h draws them) and the visitors
 // it drives: Writer (encode), Reader (decode, or record each field's place) and Layouter (the fixed
 // offsets). format.cpp alone includes it, so encoder, decoder and field table cannot disagree.
 #pragma once
@@ -58,6 +58,7 @@ class Writer {
   void reserved(Name, size_t n) { out.insert(out.end(), n, 0); }
   void string(Name, std::string& s, size_t n) { out.insert(out.end(), s.begin(), s.begin() + std::min(n, s.size())); }
   bool check(bool, ErrorCode, uint64_t, const char*) { return true; }
+  uint64_t position() const { return out.size(); }
   std::vector<uint8_t> out;
 };
 
@@ -316,11 +317,23 @@ void walk_functions(V& v, const char* list, const char* count_name, std::vector<
   }
 }
 
+// Format 2's descriptor of the chunk table (after the functions, so every format 1 offset stays).
+template <class V>
+void walk_chunk_descriptor(V& v, DecodedSnapshotFile& f) {
+  if (!f.chunks) f.chunks.emplace();
+  f.chunks_descriptor_offset = v.position();
+  v.field(Name{"chunks.chunk_size"}, f.chunks->chunk_size);
+  v.field(Name{"chunks.table_offset"}, f.chunks->table_offset);
+  v.field(Name{"chunks.count"}, f.chunks->entry_count);
+  v.reserved(Name{"chunks.reserved"}, 4);
+}
+
 template <class V>
 void walk_variable(V& v, DecodedSnapshotFile& f, uint32_t region_count) {
   walk_regions(v, f, region_count);
   walk_functions(v, "guest_functions", "guest_functions.count", f.meta.guest_functions);
   walk_functions(v, "host_functions", "host_functions.count", f.meta.host_functions);
+  if (f.format_version >= 2) walk_chunk_descriptor(v, f);
 }
 
 }  // namespace snapvm::format::walk

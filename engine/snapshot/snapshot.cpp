@@ -33,6 +33,8 @@ const std::vector<FunctionInfo>& Snapshot::guest_functions() const { return data
 const std::vector<FunctionInfo>& Snapshot::host_functions() const { return data_->meta.host_functions; }
 std::optional<DigestAlgorithm> Snapshot::digest_algorithm() const { return data_->meta.digest_algorithm; }
 std::optional<Digest> Snapshot::digest() const { return data_->meta.digest; }
+std::optional<uint32_t> Snapshot::format_version() const { return data_->meta.format_version; }
+std::optional<uint64_t> Snapshot::digest_chunk_size() const { return data_->meta.digest_chunk_size; }
 
 std::span<const uint8_t> Snapshot::region_bytes(size_t region_index) const {
   const Region& r = data_->meta.layout.regions.at(region_index);

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "memory/fd_io.h"
+#include "snapshot/chunk_digest.h"
 #include "snapshot/digest.h"
 #include "snapshot/format.h"
 #include "snapshot/memory_blob.h"
@@ -25,15 +26,16 @@ using detail::MemoryBlob;
 using detail::SnapshotData;
 constexpr uint64_t kChunk = 1 << 20;
 
-Status pread_all(int fd, uint8_t* data, uint64_t size, uint64_t offset) {
+Status pread_all(int fd, uint8_t* data, uint64_t size, uint64_t offset, const char* what = "header") {
   while (size > 0) {
     ssize_t n = ::pread(fd, data, size, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno_error(ErrorCode::kIo, "pread(snapshot header)", errno);
+      return errno_error(ErrorCode::kIo, std::string("pread(snapshot ") + what + ")", errno);
     }
     if (n == 0) {
-      Error e = make_error(ErrorCode::kFileChanged, "file size", "the file shrank while its header was read");
+      Error e = make_error(ErrorCode::kFileChanged, "file size",
+                           std::string("the file shrank while its ") + what + " was read");
       e.offset = offset;
       return e;
     }
@@ -110,10 +112,30 @@ class TempFile {
   UniqueFd fd_;
 };
 
-// Copies the regions' bytes to `out` (packed from `out_offset`), hashing every byte. Holes of the
-// source are not read (hashed as zeros) and all-zero pages are not written: the file keeps holes
-// (it was ftruncate()d to its full size first).
-Status write_blob(int out, uint64_t out_offset, const SnapshotData& d, Hasher& hasher, const ProgressFn& progress) {
+// What write_blob feeds the bytes it copies to: the flat digest (format 1) or the chunked one (format 2).
+struct BlobDigestSink {
+  virtual ~BlobDigestSink() = default;
+  virtual void data(std::span<const uint8_t> bytes) = 0;
+  virtual void zeros(uint64_t size) = 0;  // a hole of the source: known zero, not read
+};
+struct FlatSink final : BlobDigestSink {
+  explicit FlatSink(DigestAlgorithm a) : hasher(a) {}
+  void data(std::span<const uint8_t> bytes) override { hasher.update(bytes); }
+  void zeros(uint64_t size) override { hash_zeros(hasher, size); }
+  Hasher hasher;
+};
+struct ChunkedSink final : BlobDigestSink {
+  ChunkedSink(DigestAlgorithm a, uint64_t blob_size) : builder(a, blob_size) {}
+  void data(std::span<const uint8_t> bytes) override { builder.update(bytes); }
+  void zeros(uint64_t size) override { builder.skip_zeros(size); }
+  ChunkedDigestBuilder builder;
+};
+
+// Copies the regions' bytes to `out` (packed from `out_offset`), feeding every byte to `sink`. Holes
+// of the source are not read and all-zero pages are not written: the file keeps holes (it was
+// ftruncate()d to cover the blob first).
+Status write_blob(int out, uint64_t out_offset, const SnapshotData& d, BlobDigestSink& sink,
+                  const ProgressFn& progress) {
   const MemoryBlob& m = d.memory;
   uint64_t total = 0, done = 0, packed = 0;
   const std::vector<Region>& regions = d.meta.layout.regions;
@@ -127,10 +149,10 @@ Status write_blob(int out, uint64_t out_offset, const SnapshotData& d, Hasher& h
           for (uint64_t k = 0; k < length; k += kChunk) {
             const uint64_t n = std::min<uint64_t>(kChunk, length - k);
             if (!data) {
-              hash_zeros(hasher, n);
+              sink.zeros(n);
             } else {
               const uint8_t* p = src + at + k;
-              hasher.update(std::span<const uint8_t>(p, n));
+              sink.data(std::span<const uint8_t>(p, n));
               uint64_t run = 0;  // start of the pending run of non-zero pages
               bool in_run = false;
               for (uint64_t q = 0; q < n; q += abi::kPageSize) {
@@ -181,6 +203,31 @@ Error digest_mismatch(std::string detail) {
   e.offset = format::kDigestOffset;
   return e;
 }
+
+// Format 2: reads the chunk table after the blob and checks it, its root (the header's digest) and
+// every chunk of the blob, on several threads; holes are not read.
+Status verify_chunked(const format::DecodedSnapshotFile& file, const MemoryBlob& blob, const LoadOptions& options) {
+  const format::ChunkTableRef& ref = *file.chunks;
+  std::vector<uint8_t> bytes(uint64_t{ref.entry_count} * kChunkEntryBytes);  // bounded by the file (validated)
+  TRY(pread_all(blob.fd.get(), bytes.data(), bytes.size(), ref.table_offset, "chunk table"));
+  ChunkedDigest expected;
+  expected.algorithm = *file.meta.digest_algorithm;
+  expected.chunk_size = ref.chunk_size;
+  expected.blob_size = file.blob_size;
+  expected.entries = TRY(decode_chunk_table(bytes, ref.table_offset));
+  expected.root = *file.meta.digest;
+  ChunkVerifyOptions verify;
+  verify.threads = options.hash_threads;
+  verify.progress = options.progress;
+  verify.table_offset = ref.table_offset;
+  Status verified = verify_chunked_digest(blob.fd.get(), blob.file_offset, blob.size, expected, verify);
+  if (!verified && verified.error().field == "blob.chunks.root" && !verified.error().offset) {
+    Error e = std::move(verified).error();
+    e.offset = format::kDigestOffset;  // where the file records the root
+    return e;
+  }
+  return verified;
+}
 }  // namespace
 
 Result<Snapshot> Snapshot::from_file(const std::filesystem::path& path) { return load(path, LoadOptions{}); }
@@ -219,7 +266,9 @@ Result<Snapshot> Snapshot::load(const std::filesystem::path& path, const LoadOpt
   }
 
   MemoryBlob blob = TRY(detail::map_memory_blob(std::move(fd), file.blob_offset, file.blob_size, file.region_offsets));
-  if (options.verify_digest) {
+  if (options.verify_digest && file.chunks) {
+    TRY(verify_chunked(file, blob, options));
+  } else if (options.verify_digest) {
     Digest actual = TRY(compute_digest_fd(algorithm, blob.fd.get(), blob.file_offset, blob.size, options.progress));
     if (actual != recorded) {
       return digest_mismatch("the memory blob hashes to " + digest_to_hex(algorithm, actual) + " (" +
@@ -237,12 +286,20 @@ Status Snapshot::to_file(const std::filesystem::path& path, const SaveOptions& o
   if (!is_known_digest_algorithm(static_cast<uint32_t>(options.digest))) {
     return make_error(ErrorCode::kInvalidConfig, "digest", "blake3-256 or xxh3-128");
   }
-  std::vector<uint8_t> metadata = format::encode_metadata(d.meta, options.digest, Digest{});
+  if (options.format_version < format::kMinFormatVersion || options.format_version > format::kFormatVersion) {
+    Error e = make_error(ErrorCode::kInvalidConfig, "format_version", "1 (flat digest) or 2 (chunked digest)");
+    e.value = options.format_version;
+    return e;
+  }
+  std::optional<format::ChunkTableRef> chunks;
+  if (options.format_version == 2) chunks = format::ChunkTableRef{kDigestChunkSize, 0, 0};
+  std::vector<uint8_t> metadata = format::encode_metadata(d.meta, options.digest, Digest{}, chunks);
   const uint64_t blob_offset = metadata.size();
   uint64_t blob_size = 0;
   for (const Region& r : d.meta.layout.regions) blob_size += r.size;
 
-  // Never write a file that would not load: the same checks a loader runs, on the metadata.
+  // Never write a file that would not load: the same checks a loader runs, on the metadata (with an
+  // empty chunk table: its length is known only once the blob is hashed).
   format::DecodeOptions self;
   self.cpu_vendor = d.meta.cpu_vendor.empty() ? format::host_cpu_vendor() : d.meta.cpu_vendor;
   if (auto checked = format::decode_and_validate(metadata, blob_offset + blob_size, self); !checked) {
@@ -255,12 +312,24 @@ Status Snapshot::to_file(const std::filesystem::path& path, const SaveOptions& o
   if (::ftruncate(tmp.fd(), static_cast<off_t>(blob_offset + blob_size)) != 0) {
     return errno_error(ErrorCode::kIo, "ftruncate(snapshot file)", errno);
   }
-  Hasher hasher(options.digest);
-  TRY(write_blob(tmp.fd(), blob_offset, d, hasher, options.progress));
+  Digest digest{};
+  if (chunks) {
+    ChunkedSink sink(options.digest, blob_size);
+    TRY(write_blob(tmp.fd(), blob_offset, d, sink, options.progress));
+    ChunkedDigest table = TRY(sink.builder.finish());
+    const std::vector<uint8_t> bytes = encode_chunk_table(table.entries);
+    TRY(pwrite_all(tmp.fd(), bytes.data(), bytes.size(), blob_offset + blob_size));
+    chunks->entry_count = static_cast<uint32_t>(table.entries.size());
+    digest = table.root;
+  } else {
+    FlatSink sink(options.digest);
+    TRY(write_blob(tmp.fd(), blob_offset, d, sink, options.progress));
+    digest = sink.hasher.finish();
+  }
   if (d.memory.guard.tripped()) {
     return make_error(ErrorCode::kFileChanged, "snapshot file", "the source file shrank while it was copied");
   }
-  metadata = format::encode_metadata(d.meta, options.digest, hasher.finish());
+  metadata = format::encode_metadata(d.meta, options.digest, digest, chunks);
   TRY(pwrite_all(tmp.fd(), metadata.data(), metadata.size(), 0));
   return tmp.commit();
 }

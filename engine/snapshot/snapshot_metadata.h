@@ -26,7 +26,9 @@ struct SnapshotMetadata {
   std::string hypervisor = "kvm";
   std::string cpu_vendor;                           // CPUID vendor string of the machine that took it
   std::optional<DigestAlgorithm> digest_algorithm;  // set when decoded from a file
-  std::optional<Digest> digest;
+  std::optional<Digest> digest;                     // format 2: the chunk table's root
+  std::optional<uint32_t> format_version;           // set when decoded from a file
+  std::optional<uint64_t> digest_chunk_size;        // set for format 2 files (chunked digest)
   bool operator==(const SnapshotMetadata&) const = default;
 };
 

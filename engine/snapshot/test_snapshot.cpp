@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "memory/system_area.h"
+#include "snapshot/chunk_digest.h"
 #include "snapshot/digest.h"
 #include "snapshot/format.h"
 #include "snapshot/memory_blob.h"
@@ -83,15 +84,26 @@ Result<Snapshot> make_test_snapshot(const TestSnapshotOptions& options) {
   return detail::make_snapshot(std::move(data));
 }
 
-std::vector<uint8_t> encode_file(const Snapshot& snapshot, DigestAlgorithm algorithm) {
+std::vector<uint8_t> encode_file(const Snapshot& snapshot, DigestAlgorithm algorithm, uint32_t format_version) {
   const detail::SnapshotMetadata& d = detail::snapshot_data(snapshot)->meta;
   std::vector<uint8_t> blob;
   for (size_t i = 0; i < d.layout.regions.size(); ++i) {
     std::span<const uint8_t> bytes = snapshot.region_bytes(i);
     blob.insert(blob.end(), bytes.begin(), bytes.end());
   }
-  std::vector<uint8_t> file = format::encode_metadata(d, algorithm, compute_digest(algorithm, blob));
+  if (format_version == 1) {
+    std::vector<uint8_t> file = format::encode_metadata(d, algorithm, compute_digest(algorithm, blob));
+    file.insert(file.end(), blob.begin(), blob.end());
+    return file;
+  }
+  ChunkHashOptions one_thread;
+  one_thread.threads = 1;
+  ChunkedDigest chunked = compute_chunked_digest(algorithm, blob, one_thread).value();
+  format::ChunkTableRef ref{chunked.chunk_size, 0, static_cast<uint32_t>(chunked.entries.size())};
+  std::vector<uint8_t> file = format::encode_metadata(d, algorithm, chunked.root, ref);
   file.insert(file.end(), blob.begin(), blob.end());
+  const std::vector<uint8_t> table = encode_chunk_table(chunked.entries);
+  file.insert(file.end(), table.begin(), table.end());
   return file;
 }
 

@@ -29,7 +29,9 @@ uint8_t test_byte(uint64_t seed, size_t region, uint64_t offset);
 
 Result<Snapshot> make_test_snapshot(const TestSnapshotOptions& options = {});
 
-// The whole file to_file() would write (metadata, blob, digest), built in memory.
-std::vector<uint8_t> encode_file(const Snapshot& snapshot, DigestAlgorithm algorithm = DigestAlgorithm::kBlake3_256);
+// The whole file to_file() would write (metadata, blob, digest; format 2: and the chunk table), built
+// in memory.
+std::vector<uint8_t> encode_file(const Snapshot& snapshot, DigestAlgorithm algorithm = DigestAlgorithm::kBlake3_256,
+                                 uint32_t format_version = 2);
 
 }  // namespace snapvm::test_support

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "memory/system_area.h"
+#include "snapshot/chunk_digest.h"
 #include "snapvm/abi/byte_order.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm/abi/ports.h"
@@ -61,6 +62,32 @@ Status check_platform(const DecodedSnapshotFile& f, const DecodeOptions& options
   return {};
 }
 
+// Format 2: the descriptor's fields are after the functions, so their offsets come from the file.
+Status check_chunk_descriptor(const DecodedSnapshotFile& f, uint64_t blob_end, uint64_t file_size) {
+  const ChunkTableRef& c = *f.chunks;
+  const uint64_t at = f.chunks_descriptor_offset;
+  auto rule = [&](bool ok, ErrorCode code, const char* field, uint64_t member, uint64_t value, auto expected) {
+    return ok ? Status{} : Status(field_error(code, field, at + member, value, std::string(expected())));
+  };
+  TRY(rule(c.chunk_size > 0 && c.chunk_size <= kMaxDigestChunkSize, ErrorCode::kFieldOutOfRange, "chunks.chunk_size", 0,
+           c.chunk_size, [] { return "4 KiB to 16 MiB"; }));
+  TRY(rule(c.chunk_size % abi::kPageSize == 0, ErrorCode::kMisaligned, "chunks.chunk_size", 0, c.chunk_size,
+           [] { return "a multiple of 4096"; }));
+  TRY(rule(c.table_offset == blob_end, ErrorCode::kFieldOutOfRange, "chunks.table_offset", 8, c.table_offset,
+           [&] { return "the chunk table starts right after the blob, at " + hex(blob_end); }));
+  const uint64_t chunks = chunk_count(f.blob_size, c.chunk_size);
+  TRY(rule(c.entry_count <= chunks, ErrorCode::kFieldOutOfRange, "chunks.count", 16, c.entry_count,
+           [&] { return "at most the blob's " + std::to_string(chunks) + " chunks"; }));
+  const uint64_t table_end = blob_end + uint64_t{c.entry_count} * kChunkEntryBytes;
+  TRY(rule(table_end <= file_size, ErrorCode::kFileTooShort, "chunks.count", 16, c.entry_count, [&] {
+    return "the chunk table ends at " + hex(table_end) + " but the file has " + hex(file_size) + " bytes";
+  }));
+  TRY(rule(table_end == file_size, ErrorCode::kFieldOutOfRange, "chunks.count", 16, c.entry_count, [&] {
+    return "the file ends with the chunk table; it has " + std::to_string(file_size - table_end) + " trailing bytes";
+  }));
+  return {};
+}
+
 Status check_blob(const DecodedSnapshotFile& f, uint64_t file_size) {
   SNAPVM_RULE(f.blob_offset % abi::kPageSize == 0, kMisaligned, "blob_offset", f.blob_offset, "a multiple of 4096");
   SNAPVM_RULE(f.blob_size > 0 && f.blob_size <= kMaxGuestMemory, kFieldOutOfRange, "blob_size", f.blob_size,
@@ -71,9 +98,12 @@ Status check_blob(const DecodedSnapshotFile& f, uint64_t file_size) {
   SNAPVM_RULE(
       end <= file_size, kFileTooShort, "blob_size", f.blob_size,
       "the blob ends at " + hex(end) + " but the file has " + hex(file_size) + " bytes (mapping it would SIGBUS)");
-  SNAPVM_RULE(end == file_size, kFieldOutOfRange, "blob_size", f.blob_size,
-              "the file ends with the blob; it has " + std::to_string(file_size - end) + " trailing bytes");
-  return {};
+  if (!f.chunks) {
+    SNAPVM_RULE(end == file_size, kFieldOutOfRange, "blob_size", f.blob_size,
+                "the file ends with the blob; it has " + std::to_string(file_size - end) + " trailing bytes");
+    return {};
+  }
+  return check_chunk_descriptor(f, end, file_size);
 }
 
 Status check_regions(const DecodedSnapshotFile& f) {

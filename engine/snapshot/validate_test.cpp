@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "memory/system_area.h"
+#include "snapshot/chunk_digest.h"
 #include "snapshot/validate_test_support.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm/abi/ports.h"
@@ -78,9 +79,59 @@ TEST(ValidateTest, RejectsFileShorterThanBlob) {
 }
 
 TEST(ValidateTest, RejectsTrailingBytesAfterBlob) {
-  std::vector<uint8_t> file = good_file();
+  std::vector<uint8_t> file = good_v1_file();  // format 1 ends with the blob
   file.push_back(0);
   expect_rejected(file, ErrorCode::kFieldOutOfRange, "blob_size");
+}
+
+// Rule 7, format 2: the chunk table follows the blob and ends the file.
+TEST(ValidateTest, RejectsTrailingBytesAfterChunkTable) {
+  std::vector<uint8_t> file = good_file();
+  file.push_back(0);
+  expect_rejected(file, ErrorCode::kFieldOutOfRange, "chunks.count");
+}
+
+TEST(ValidateTest, RejectsTruncatedChunkTable) {
+  std::vector<uint8_t> file = good_file();
+  ASSERT_GT(get(file, "chunks.count"), 0u);
+  file.pop_back();
+  expect_rejected(file, ErrorCode::kFileTooShort, "chunks.count");
+}
+
+TEST(ValidateTest, RejectsChunkTableNotRightAfterTheBlob) {
+  expect_rejected(edited("chunks.table_offset", [](uint64_t v) { return v + kChunkEntryBytes; }),
+                  ErrorCode::kFieldOutOfRange, "chunks.table_offset");
+}
+
+TEST(ValidateTest, RejectsChunkSizeOutOfRange) {
+  expect_rejected(edited("chunks.chunk_size", to(0)), ErrorCode::kFieldOutOfRange, "chunks.chunk_size");
+  expect_rejected(edited("chunks.chunk_size", to(kMaxDigestChunkSize + 4096)), ErrorCode::kFieldOutOfRange,
+                  "chunks.chunk_size");
+}
+
+TEST(ValidateTest, RejectsMisalignedChunkSize) {
+  expect_rejected(edited("chunks.chunk_size", to(0x1800)), ErrorCode::kMisaligned, "chunks.chunk_size");
+}
+
+TEST(ValidateTest, RejectsMoreChunkEntriesThanChunks) {
+  std::vector<uint8_t> file = good_file();
+  const uint64_t chunks = chunk_count(get(file, "blob_size"), get(file, "chunks.chunk_size"));
+  set_field(file, "chunks.count", chunks + 1);
+  file.resize(get(file, "chunks.table_offset") + (chunks + 1) * kChunkEntryBytes);  // the file holds them
+  expect_rejected(file, ErrorCode::kFieldOutOfRange, "chunks.count");
+}
+
+TEST(ValidateTest, AcceptsEveryChunkSizeItCanRead) {
+  // A table of any page-multiple chunk size up to 16 MiB passes validation (the digest is another check).
+  for (uint64_t size : {uint64_t{4096}, kDigestChunkSize, kMaxDigestChunkSize}) {
+    std::vector<uint8_t> file = edited("chunks.chunk_size", to(size));
+    const uint64_t chunks = chunk_count(get(file, "blob_size"), size);
+    const uint64_t count = std::min<uint64_t>(get(file, "chunks.count"), chunks);
+    set_field(file, "chunks.count", count);
+    file.resize(get(file, "chunks.table_offset") + count * kChunkEntryBytes);
+    auto r = decode_and_validate(file, file.size(), {});
+    EXPECT_TRUE(r.has_value()) << size << ": " << r.error().to_string();
+  }
 }
 
 TEST(ValidateTest, RejectsAbsurdBlobSize) {
@@ -88,7 +139,7 @@ TEST(ValidateTest, RejectsAbsurdBlobSize) {
 }
 
 TEST(ValidateTest, RejectsUnreferencedBlobBytes) {
-  std::vector<uint8_t> file = good_file();
+  std::vector<uint8_t> file = good_v1_file();
   file.resize(file.size() + 4096);
   set_field(file, "blob_size", get(file, "blob_size") + 4096);
   expect_rejected(file, ErrorCode::kFieldOutOfRange, "blob_size");

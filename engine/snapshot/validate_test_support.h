@@ -19,12 +19,15 @@ namespace snapvm::format::validate_test {
 
 using test_support::TestSnapshotOptions;
 
-inline std::vector<uint8_t> good_file(SnapshotStage stage = SnapshotStage::kAfterInit) {
+inline std::vector<uint8_t> good_file(SnapshotStage stage = SnapshotStage::kAfterInit,
+                                      uint32_t version = kFormatVersion) {
   static const Snapshot after = test_support::make_test_snapshot().value();
   static const Snapshot before =
       test_support::make_test_snapshot(TestSnapshotOptions{SnapshotStage::kBeforeInit}).value();
-  return test_support::encode_file(stage == SnapshotStage::kAfterInit ? after : before);
+  return test_support::encode_file(stage == SnapshotStage::kAfterInit ? after : before, DigestAlgorithm::kBlake3_256,
+                                   version);
 }
+inline std::vector<uint8_t> good_v1_file() { return good_file(SnapshotStage::kAfterInit, 1); }
 
 inline const Layout& layout() {
   static const Layout l = test_support::make_test_snapshot().value().layout();

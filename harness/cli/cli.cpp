@@ -58,6 +58,7 @@ struct BakeArgs {
   std::string elf, output;
   std::string heap = "128K", stack = "64K", input = "64K", out_buf = "64K";
   std::string digest = "blake3";
+  uint32_t format_version = 2;
   bool before_init = false;
   bool progress = false;
 };
@@ -95,6 +96,7 @@ int bake(const BakeArgs& a) {
   if (!snap) return report(snap.error());
   SaveOptions save;
   save.digest = *algorithm;
+  save.format_version = a.format_version;
   save.progress = progress_printer("saving", a.progress);
   if (auto s = snap->to_file(a.output, save); !s) return report(s.error());
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -278,6 +280,10 @@ CLI::App* add_bake(CLI::App& app, BakeArgs& a) {
   c->add_option("--input", a.input, "Input buffer size")->capture_default_str();
   c->add_option("--output-buffer", a.out_buf, "Output buffer size")->capture_default_str();
   c->add_option("--digest", a.digest, "Content digest: blake3 (default) or xxh3")->capture_default_str();
+  c->add_option("--format-version", a.format_version,
+                "Snapshot format: 2 (chunked digest, the default) or 1 (flat digest, for older readers)")
+      ->check(CLI::Range(1, 2))
+      ->capture_default_str();
   c->add_flag("--before-init", a.before_init, "Snapshot before guest initialisation");
   c->add_flag("--progress", a.progress, "Show progress even when stderr is not a terminal");
   return c;

@@ -173,6 +173,17 @@ def _function_entry(sections):
     return [(r[0], r[1], _name(r[2])) for r in rows]
 
 
+def _chunked(sections):
+    """Format 2: [(size, type, name)] of the descriptor and [(+offset, size, type, name)] of a table
+    entry, from the "Chunked digest" section."""
+    body = next(v for k, v in sections.items() if k.startswith("Chunked digest"))
+    tables = _tables(body)
+    _, desc = next(t for t in tables if t[0][:3] == ["Size", "Type", "Field"])
+    _, entry = next(t for t in tables if t[0][:4] == ["+Offset", "Size", "Type", "Field"])
+    return ([(int(r[0]), r[1], _name(r[2])) for r in desc],
+            [(int(r[0].lstrip("+")), int(r[1]), r[2], _name(r[3])) for r in entry])
+
+
 def _overview(text):
     """[(offset, name, size)] of the blocks in the overview diagram at the top."""
     rows = re.findall(r"^ (0x[0-9a-f]{3})  (.+?)\s+\((\d+) bytes\)\s*$", text, re.M)
@@ -182,7 +193,7 @@ def _overview(text):
 def parse(text):
     """The doc's layout: {"fixed": [(offset, size, type, name or None for an unnamed reserved)],
     "segment": [...], "region_start", "region_stride", "region": [...], "function": [...],
-    "overview": [...]}."""
+    "overview": [...], "chunk_descriptor": [(size, type, name)], "chunk_entry": [...]}."""
     sections = _sections(text)
     fixed = []
     _standard_tables(sections, fixed)
@@ -196,6 +207,8 @@ def parse(text):
         elif k.startswith("FPU"):
             _items(_prose(body), None, fixed)
     start, stride, region = _region_entry(sections)
+    chunk_descriptor, chunk_entry = _chunked(sections)
     seg = segment_fields_from_doc(next(v for k, v in sections.items() if k.startswith("Special registers")))
     return {"fixed": sorted(fixed), "segment": seg, "region_start": start, "region_stride": stride,
-            "region": region, "function": _function_entry(sections), "overview": _overview(text)}
+            "region": region, "function": _function_entry(sections), "overview": _overview(text),
+            "chunk_descriptor": chunk_descriptor, "chunk_entry": chunk_entry}

@@ -1,4 +1,4 @@
-# snapvm_format.py: an independent reader and writer of snapvm snapshot files (format v1), written
+# snapvm_format.py: an independent reader and writer of snapvm snapshot files (formats 1 and 2), written
 # from docs/snapshot-format.md alone; it shares no code with the C++ codec (engine/snapshot/format.cpp).
 #
 #   import snapvm_format as sf
@@ -18,7 +18,12 @@ import sys
 import snapvm_hash
 
 MAGIC = b"\x89SNAPVM\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest read and written
+MIN_FORMAT_VERSION = 1
+CHUNK_SIZE = 64 * 1024  # what snapvm writes in format 2
+MAX_CHUNK_SIZE = 16 << 20
+CHUNK_ENTRY = 40
+CHUNK_ROOT_TAG = b"snapvm chunked v2\0"
 PAGE = 4096
 MAX_HEADER = 1 << 20
 MAX_REGIONS = 64
@@ -78,6 +83,9 @@ def _fixed_table():
 
 
 FIXED_FIELDS = _fixed_table()
+# Format 2's chunked digest descriptor, right after the host functions: (name, size).
+CHUNK_FIELDS = (("chunks.chunk_size", 8), ("chunks.table_offset", 8), ("chunks.count", 4), ("chunks.reserved", 4))
+_INT_BY_SIZE = {1: "u8", 2: "u16", 4: "u32", 8: "u64"}
 RESERVED_FIELDS = {n for _, _, _, n in FIXED_FIELDS if "reserved" in n}
 
 
@@ -147,8 +155,9 @@ def _fixed_header(data):
     if len(data) < 24:
         raise FormatError("header_length", len(data), None, "file shorter than the fixed header (kFileTooShort)")
     version, hlen = struct.unpack_from("<II", data, 8)
-    if version != FORMAT_VERSION:
-        raise FormatError("format_version", 8, version, "newer format" if version > 1 else "older format")
+    if not MIN_FORMAT_VERSION <= version <= FORMAT_VERSION:
+        raise FormatError("format_version", 8, version,
+                          "newer format" if version > FORMAT_VERSION else "older format")
     if not PAGE <= hlen <= MAX_HEADER:
         raise FormatError("header_length", 0xc, hlen, "4096..1 MiB")
     if hlen % PAGE:
@@ -191,6 +200,10 @@ def walk(data, check_checksum=True, strict=True):
             r.take("regions[%d].%s" % (i, n), size, ty)
     _functions(r, "guest_functions")
     _functions(r, "host_functions")
+    if f["format_version"] >= 2:
+        for name, size in CHUNK_FIELDS:
+            r.take(name, size, _INT_BY_SIZE[size])
+        _check(not f["chunks.reserved"], r, "chunks.reserved", "reserved, must be zero")
     pad_at = r.pos
     if data[pad_at:hlen].strip(b"\0") and strict:
         first = next(i for i in range(pad_at, hlen) if data[i])
@@ -205,13 +218,49 @@ def digest_of(blob, algorithm):
     return snapvm_hash.xxh3_128(blob) + bytes(16)
 
 
+def chunk_table(blob, algorithm, chunk_size=CHUNK_SIZE):
+    """Format 2: [(index, digest)] of the chunks of `blob` that are not all zero."""
+    out = []
+    for i in range(0, (len(blob) + chunk_size - 1) // chunk_size):
+        chunk = bytes(blob[i * chunk_size:(i + 1) * chunk_size])
+        if chunk.strip(b"\0"):
+            out.append((i, digest_of(chunk, algorithm)))
+    return out
+
+
+def encode_chunk_table(entries):
+    return b"".join(struct.pack("<II", i, 0) + d for i, d in entries)
+
+
+def chunk_root(table_bytes, algorithm, chunk_size, blob_size):
+    """Format 2's content digest: the root over the chunk table."""
+    count = len(table_bytes) // CHUNK_ENTRY
+    return digest_of(CHUNK_ROOT_TAG + struct.pack("<QQQ", chunk_size, blob_size, count) + bytes(table_bytes), algorithm)
+
+
+def _verify_digest(data, f):
+    alg = f["digest_algorithm"]
+    if f["format_version"] < 2:
+        if digest_of(data[f["blob_offset"]:], alg) != f["digest"]:
+            raise FormatError("digest", 0x58, f["digest"].hex(), "content digest differs (kContentDigest)")
+        return
+    size, at = f["chunks.chunk_size"], f["chunks.table_offset"]
+    table = bytes(data[at:at + CHUNK_ENTRY * f["chunks.count"]])
+    if chunk_root(table, alg, size, f["blob_size"]) != f["digest"]:
+        raise FormatError("blob.chunks.root", 0x58, f["digest"].hex(), "chunk table root differs (kContentDigest)")
+    blob = data[f["blob_offset"]:f["blob_offset"] + f["blob_size"]]
+    want = chunk_table(blob, alg, size)
+    have = [(struct.unpack_from("<I", table, k)[0], table[k + 8:k + 40]) for k in range(0, len(table), CHUNK_ENTRY)]
+    if want != have:
+        bad = next((w for w, h in zip(want + [None] * len(have), have + [None] * len(want)) if w != h), None)
+        raise FormatError("blob.chunks", at, bad and bad[0], "a chunk's digest differs (kContentDigest)")
+
+
 def decode(data, verify_digest=True, check_checksum=True):
     """Every field of a snapshot file as {doc name: value}; raises FormatError on a decode check."""
     fields, _ = walk(data, check_checksum)
     if verify_digest:
-        blob = data[fields["blob_offset"]:]
-        if digest_of(blob, fields["digest_algorithm"]) != fields["digest"]:
-            raise FormatError("digest", 0x58, fields["digest"].hex(), "content digest differs (kContentDigest)")
+        _verify_digest(data, fields)
     return fields
 
 
@@ -251,12 +300,17 @@ def layout_of(fields):
                   (pos + 2 + n, 1, "u8", p + "result"), (pos + 3 + n, 1, "u8", p + "param_count")]
             t += [(pos + 4 + n + j, 1, "u8", "%sparams[%d]" % (p, j)) for j in range(pc)]
             pos += 4 + n + pc
+    if fields.get("format_version", 1) >= 2:
+        for name, size in CHUNK_FIELDS:
+            t.append((pos, size, _INT_BY_SIZE[size], name))
+            pos += size
     return t
 
 
-def encode(fields, blob, fix_checksum=True):
+def encode(fields, blob, fix_checksum=True, chunks=None):
     """The file that `fields` and `blob` describe, every value written as given (so invalid files can
-    be made on purpose); with fix_checksum, header_checksum is computed over the result."""
+    be made on purpose); with fix_checksum, header_checksum is computed over the result. Format 2:
+    `chunks` (the table's bytes) follows the blob, by default the blob's own chunk table."""
     table = layout_of(fields)
     end = table[-1][0] + table[-1][1]
     hlen = fields["header_length"]
@@ -264,6 +318,10 @@ def encode(fields, blob, fix_checksum=True):
     for off, size, ty, name in table:
         _put(buf, off, size, ty, fields[name])
     data = buf + bytes(blob)
+    if fields.get("format_version", 1) >= 2:
+        if chunks is None:
+            chunks = encode_chunk_table(chunk_table(blob, fields["digest_algorithm"], fields["chunks.chunk_size"]))
+        data += bytes(chunks)
     if fix_checksum:
         struct.pack_into("<Q", data, 0x10, header_checksum(data))
     return bytes(data)
@@ -290,7 +348,15 @@ def normalize(fields, blob):
     end = table[-1][0] + table[-1][1]
     f["header_length"] = f["blob_offset"] = (end + PAGE - 1) // PAGE * PAGE
     f["blob_size"] = len(blob)
-    f["digest"] = digest_of(blob, f["digest_algorithm"])
+    if f.get("format_version", 1) < 2:
+        f["digest"] = digest_of(blob, f["digest_algorithm"])
+        return f
+    f.setdefault("chunks.chunk_size", CHUNK_SIZE)
+    f.setdefault("chunks.reserved", 0)
+    table = encode_chunk_table(chunk_table(blob, f["digest_algorithm"], f["chunks.chunk_size"]))
+    f["chunks.table_offset"] = f["blob_offset"] + f["blob_size"]
+    f["chunks.count"] = len(table) // CHUNK_ENTRY
+    f["digest"] = chunk_root(table, f["digest_algorithm"], f["chunks.chunk_size"], f["blob_size"])
     return f
 
 

@@ -1,4 +1,4 @@
-# snapvm_hash.py: pure-Python XXH3-64, XXH3-128 (inputs over 240 bytes only) and BLAKE3-256, the
+# snapvm_hash.py: pure-Python XXH3-64 (inputs over 240 bytes), XXH3-128 (over 16 bytes) and BLAKE3-256, the
 # three hashes of the snapvm snapshot format, written from the algorithms' specifications so that
 # the independent reader shares no code with the C++ side (which uses libxxhash and libblake3).
 # Slow (about 1 MB/s) but snapshot headers are a few KiB and test blobs a few hundred KiB.
@@ -89,11 +89,50 @@ def xxh3_64(data):
     return _merge(acc, 11, len(data) * _P64_1)
 
 
+def _mix16(data, off, secret_off):
+    lo, hi = _words(data, off, 2)
+    k0, k1 = _words(_SECRET, secret_off, 2)
+    p = (lo ^ k0) * (hi ^ k1)
+    return (p & _M64) ^ (p >> 64)
+
+
+def _mix32(acc_lo, acc_hi, data, off1, off2, secret_off):
+    a1, b1 = _words(data, off1, 2)
+    a2, b2 = _words(data, off2, 2)
+    acc_lo = ((acc_lo + _mix16(data, off1, secret_off)) & _M64) ^ ((a2 + b2) & _M64)
+    acc_hi = ((acc_hi + _mix16(data, off2, secret_off + 16)) & _M64) ^ ((a1 + b1) & _M64)
+    return acc_lo, acc_hi
+
+
+def _mid_128(data):
+    """XXH3-128 of 17..240 bytes (format 2's chunk roots can be that short)."""
+    n = len(data)
+    lo, hi = (n * _P64_1) & _M64, 0
+    if n <= 128:
+        for k in (3, 2, 1, 0):  # pairs from the middle out, as the reference's nested ifs
+            if n > 32 * k:
+                lo, hi = _mix32(lo, hi, data, 16 * k, n - 16 * (k + 1), 32 * k)
+    else:
+        for i in range(4):
+            lo, hi = _mix32(lo, hi, data, 32 * i, 32 * i + 16, 32 * i)
+        lo, hi = _avalanche(lo), _avalanche(hi)
+        for i in range(4, n // 32):
+            lo, hi = _mix32(lo, hi, data, 32 * i, 32 * i + 16, 3 + 32 * (i - 4))
+        lo, hi = _mix32(lo, hi, data, n - 16, n - 32, 136 - 17 - 16)
+    low = _avalanche((lo + hi) & _M64)
+    high = (-_avalanche((lo * _P64_1 + hi * _P64_4 + n * _P64_2) & _M64)) & _M64
+    return struct.pack(">QQ", high, low)
+
+
 def xxh3_128(data):
     """XXH3-128 with seed 0, as its canonical 16 bytes (high half first, each big-endian)."""
     data = bytes(data)
-    acc = _long_accumulators(data)
     n = len(data)
+    if n <= 16:
+        raise ValueError("this XXH3-128 implements inputs over 16 bytes only")
+    if n <= 240:
+        return _mid_128(data)
+    acc = _long_accumulators(data)
     low = _merge(acc, 11, n * _P64_1)
     high = _merge(acc, len(_SECRET) - _STRIPE - 11, ~(n * _P64_2) & _M64)
     return struct.pack(">QQ", high, low)

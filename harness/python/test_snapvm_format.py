@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,8 @@ KINDS = {1: "peb", 2: "image", 3: "input", 4: "output", 5: "heap", 6: "stack"}
 STAGES = {1: "before-init", 2: "after-init"}
 DIGESTS = {1: "blake3-256", 2: "xxh3-128"}
 # Fields `snapvm inspect --json` does not show; compare_with_cpp checks them against the other fields.
-NOT_REPORTED = re.compile(r"^(magic|format_version|header_length|header_checksum|architecture|blob_offset|blob_size"
+NOT_REPORTED = re.compile(r"^(magic|header_length|header_checksum|architecture|blob_offset|blob_size|chunks\.table_offset"
+                          r"|chunks\.count"
                           r"|.*reserved.*|regions\.count|regions\[\d+\]\.blob_offset|\w+_functions\.count"
                           r"|\w+_functions\[\d+\]\.(name_length|param_count|name|result|params\[\d+\]))$")
 
@@ -109,6 +111,15 @@ def compare_with_cpp(test, fields, cpp, data):
     eq("cpu_vendor", top.pop("cpu_vendor"))
     eq("entrypoint", int(top.pop("entrypoint"), 16))
     eq("dispatch", int(top.pop("dispatch"), 16))
+    if "format_version" in top:
+        eq("format_version", top.pop("format_version"))
+        test.assertEqual(top.pop("digest_scheme"), "chunked" if fields["format_version"] >= 2 else "flat",
+                         "digest_scheme")
+    else:  # a sidecar made before inspect showed the format: format 1's
+        test.assertEqual(fields["format_version"], 1, "a sidecar without format_version")
+        seen.add("format_version")
+    if fields["format_version"] >= 2:
+        eq("chunks.chunk_size", top.pop("digest_chunk_size"))
     eq("digest_algorithm", {v: k for k, v in DIGESTS.items()}[top.pop("digest_algorithm")])
     n = 16 if fields["digest_algorithm"] == 2 else 32
     test.assertEqual(fields["digest"][:n].hex(), top.pop("digest"), "digest")
@@ -146,11 +157,16 @@ def compare_with_cpp(test, fields, cpp, data):
     rest = sorted(set(fields) - seen)
     test.assertEqual([k for k in rest if not NOT_REPORTED.match(k)], [], "fields compared with nothing")
     test.assertEqual(fields["magic"], sf.MAGIC)
-    test.assertEqual(fields["format_version"], 1)
+    test.assertIn(fields["format_version"], (1, 2))
     test.assertEqual(fields["architecture"], "x86_64")
     test.assertEqual(fields["header_checksum"], sf.header_checksum(data))
     test.assertEqual(fields["blob_offset"], fields["header_length"])
-    test.assertEqual(fields["blob_size"], len(data) - fields["header_length"])
+    blob_end = fields["blob_offset"] + fields["blob_size"]
+    if fields["format_version"] >= 2:
+        test.assertEqual(fields["chunks.table_offset"], blob_end)
+        test.assertEqual(len(data), blob_end + sf.CHUNK_ENTRY * fields["chunks.count"], "the file ends with the table")
+    else:
+        test.assertEqual(blob_end, len(data), "the file ends with the blob")
     running = 0
     for i in range(fields["regions.count"]):
         test.assertEqual(fields["regions[%d].blob_offset" % i], running)
@@ -159,8 +175,15 @@ def compare_with_cpp(test, fields, cpp, data):
     for k in rest:
         if "reserved" in k:
             test.assertFalse(fields[k] if isinstance(fields[k], int) else fields[k].strip(b"\0"), k)
-    blob = data[fields["blob_offset"]:]
-    test.assertEqual(sf.digest_of(blob, fields["digest_algorithm"]), fields["digest"], "digest (pure Python)")
+    blob = data[fields["blob_offset"]:blob_end]
+    if fields["format_version"] >= 2:
+        table = data[blob_end:]
+        test.assertEqual(sf.encode_chunk_table(sf.chunk_table(blob, fields["digest_algorithm"])), table,
+                         "chunk table (pure Python)")
+        test.assertEqual(sf.chunk_root(table, fields["digest_algorithm"], fields["chunks.chunk_size"], len(blob)),
+                         fields["digest"], "chunk root (pure Python)")
+    else:
+        test.assertEqual(sf.digest_of(blob, fields["digest_algorithm"]), fields["digest"], "digest (pure Python)")
     test.assertEqual(sf.encode(fields, blob), data, "re-encoding gives the same bytes")
     test.assertEqual(sf.encode(sf.normalize(fields, blob), blob), data, "normalize keeps a canonical file")
 
@@ -197,6 +220,21 @@ class DocTable(unittest.TestCase):
         self.assertEqual(d["region_start"], sf.REGION_TABLE + 8)
         self.assertEqual(d["region_stride"], sf.REGION_ENTRY)
 
+    def test_chunked_digest_descriptor_and_entry_equal_the_doc(self):
+        d = doc()
+        self.assertEqual(d["chunk_descriptor"], [(z, sf._INT_BY_SIZE[z], n) for n, z in sf.CHUNK_FIELDS])
+        entry = sf.encode_chunk_table([(0x01020304, bytes(range(32)))])
+        self.assertEqual(len(entry), sf.CHUNK_ENTRY)
+        self.assertEqual(sum(z for _, z, _, _ in d["chunk_entry"]), sf.CHUNK_ENTRY)
+        for off, size, ty, name in d["chunk_entry"]:
+            raw = entry[off:off + size]
+            want = {"index": struct.pack("<I", 0x01020304), "reserved": bytes(4), "digest": bytes(range(32))}[name]
+            self.assertEqual(raw, want, name)
+        # The descriptor follows the host functions in the reader's layout.
+        fields = {"regions.count": 0, "guest_functions.count": 0, "host_functions.count": 0, "format_version": 2}
+        names = [n for _, _, _, n in sf.layout_of(fields)]
+        self.assertEqual(names[-5:], ["host_functions.count"] + [n for n, _ in sf.CHUNK_FIELDS])
+
     def test_function_entries_follow_the_doc(self):
         fields = {"regions.count": 0, "guest_functions.count": 1, "host_functions.count": 0,
                   "guest_functions[0].name_length": 3, "guest_functions[0].param_count": 2}
@@ -225,6 +263,9 @@ class Goldens(unittest.TestCase):
                 cpp = cpp_inspect(self, local)
                 compare_with_cpp(self, sf.decode(local), cpp, local)
                 if local == data:
+                    # Keys inspect gained after the format 1 sidecars were made: format 1's values.
+                    added = {k: cpp.pop(k) for k in ("format_version", "digest_scheme") if k not in sidecar}
+                    self.assertEqual(added, {"format_version": 1, "digest_scheme": "flat"} if added else {})
                     self.assertEqual(cpp, sidecar)
 
 
@@ -265,8 +306,8 @@ class Baked(unittest.TestCase):
                     compare_with_cpp(self, sf.decode(data), cpp_inspect(self, data), data)
 
 
-def golden(name="sample-after-init"):
-    return for_this_host(read(os.path.join(ARGS.source, "corpus", "golden", "v1", name + ".svm")))
+def golden(name="sample-after-init", version=1):
+    return for_this_host(read(os.path.join(ARGS.source, "corpus", "golden", "v%d" % version, name + ".svm")))
 
 
 class Accept(unittest.TestCase):
@@ -321,7 +362,7 @@ class Reject(unittest.TestCase):
     # (field to write, value, expected error code, field the error names if not the same)
     CASES = [
         ("magic", b"\x89SNAPVM\r", "BadMagic", None),
-        ("format_version", 2, "NewerFormat", None),
+        ("format_version", sf.FORMAT_VERSION + 1, "NewerFormat", None),
         ("format_version", 0, "OlderFormat", None),
         ("header_length", 4097, "Misaligned", None),
         ("header_length", 0x200000, "FieldOutOfRange", None),
@@ -409,10 +450,39 @@ class Reject(unittest.TestCase):
                 self.assertIsNotNone(m, p.stderr)
                 self.assertEqual((m.group(1), m.group(2), int(m.group(3), 16)), (code, field, offset), p.stderr)
 
+    # Format 2's descriptor (after the host functions; offsets from the file's own layout).
+    CHUNK_CASES = [
+        ("chunks.chunk_size", 0, "FieldOutOfRange", None),
+        ("chunks.chunk_size", 0x1800, "Misaligned", None),
+        ("chunks.chunk_size", 32 << 20, "FieldOutOfRange", None),
+        ("chunks.table_offset", 0, "FieldOutOfRange", None),
+        ("chunks.count", 100000, "FieldOutOfRange", None),
+        ("chunks.reserved", 1, "ReservedNotZero", None),
+    ]
+
+    # Format 2 names another field for these: a blob_size that moves the blob's end away from the chunk
+    # table is caught by the table's place (validation rule 7) before the region sum (rule 17).
+    V2_REPORTED = {"blob_size": "chunks.table_offset"}
+
     def test_each_corrupted_field_is_named_at_its_doc_offset(self):
+        for version in (1, 2):
+            with self.subTest(version=version):
+                cases = self.CASES
+                if version > 1:
+                    cases = [(n, v, c, self.V2_REPORTED.get(n, r)) for n, v, c, r in cases] + self.CHUNK_CASES
+                self.corrupt_each_field(golden(version=version), cases)
+
+    def test_a_short_or_long_chunk_table(self):
+        data = golden(version=2)
+        f = sf.decode(data)
+        self.check_rejected(data[:-1], "FileTooShort", "chunks.count", self.expected_offset(data, "chunks.count", doc()))
+        self.check_rejected(data + b"\0", "FieldOutOfRange", "chunks.count",
+                            self.expected_offset(data, "chunks.count", doc()))
+        self.assertGreater(f["chunks.count"], 0)
+
+    def corrupt_each_field(self, data, cases):
         d = doc()
-        data = golden()
-        for name, value, code, reported in self.CASES:
+        for name, value, code, reported in cases:
             with self.subTest(field=name, value=value):
                 bad = sf.set_field(data, name, value)
                 field = reported or name
@@ -434,12 +504,19 @@ class Reject(unittest.TestCase):
         self.check_rejected(sf.with_checksum(data), "ReservedNotZero", "padding", 4000)
 
     def test_header_checksum_and_digest(self):
-        data = golden()
-        bad = bytearray(data)
-        bad[0x100] ^= 1
-        self.check_rejected(bytes(bad), "HeaderChecksum", "header_checksum", doc_offset("header_checksum"))
-        bad = sf.set_field(data, "digest", b"\1" + bytes(31))
-        self.check_rejected(bad, "ContentDigest", "digest", doc_offset("digest"), unchecked=False)
+        for version, digest_field in ((1, "digest"), (2, "blob.chunks.root")):
+            data = golden(version=version)
+            bad = bytearray(data)
+            bad[0x100] ^= 1
+            self.check_rejected(bytes(bad), "HeaderChecksum", "header_checksum", doc_offset("header_checksum"))
+            bad = sf.set_field(data, "digest", b"\1" + bytes(31))
+            self.check_rejected(bad, "ContentDigest", digest_field, doc_offset("digest"), unchecked=False)
+
+    def test_a_changed_data_chunk_is_named(self):
+        data = bytearray(golden(version=2))
+        f = sf.decode(bytes(data))
+        data[f["blob_offset"] + 10] ^= 1  # chunk 0 holds data: its digest in the table no longer matches
+        self.check_rejected(bytes(data), "ContentDigest", "blob.chunks[0]", f["blob_offset"], unchecked=False)
 
 
 def doc_offset(name):

@@ -123,6 +123,11 @@ json snapshot_to_json(const Snapshot& s) {
   j["cpu_vendor"] = s.cpu_vendor();
   j["entrypoint"] = hex(s.entrypoint());
   j["dispatch"] = hex(s.dispatch());
+  if (auto v = s.format_version()) {
+    j["format_version"] = *v;
+    j["digest_scheme"] = s.digest_chunk_size() ? "chunked" : "flat";
+  }
+  if (auto c = s.digest_chunk_size()) j["digest_chunk_size"] = *c;
   if (auto a = s.digest_algorithm()) j["digest_algorithm"] = std::string(digest_algorithm_name(*a));
   if (auto d = s.digest()) {
     size_t n = s.digest_algorithm() == DigestAlgorithm::kXxh3_128 ? 16 : 32;
@@ -142,6 +147,15 @@ std::string snapshot_to_text(const Snapshot& s) {
   out << "platform:    x86_64, " << s.hypervisor() << ", " << s.cpu_vendor() << ", ABI " << s.abi_version() << "\n";
   out << "entrypoint:  " << j["entrypoint"].get<std::string>() << "\n";
   out << "dispatch:    " << j["dispatch"].get<std::string>() << "\n";
+  if (j.contains("format_version")) {
+    out << "format:      " << j["format_version"].get<uint32_t>() << " (";
+    if (auto c = s.digest_chunk_size()) {
+      out << "chunked digest, " << *c / 1024 << " KiB chunks";
+    } else {
+      out << "flat digest";
+    }
+    out << ")\n";
+  }
   if (j.contains("digest")) {
     out << "digest:      " << j["digest_algorithm"].get<std::string>() << " " << j["digest"].get<std::string>() << "\n";
   }

@@ -148,7 +148,8 @@ std::span<const uint64_t> boundary_values(FieldKind kind) {
 std::vector<format::FieldInfo> mutable_fields(std::span<const uint8_t> file) {
   std::vector<format::FieldInfo> fields = format::describe_fields(file);
   std::erase_if(fields, [](const format::FieldInfo& f) {
-    return f.size == 0 || f.name == "padding" || f.name == "blob" || f.name == "header_checksum";
+    return f.size == 0 || f.name == "padding" || f.name == "blob" || f.name == "chunk_table" ||
+           f.name == "header_checksum";
   });
   return fields;
 }

@@ -36,6 +36,9 @@ using Digest = std::array<uint8_t, 32>;  // XXH3-128 uses the first 16 bytes; th
 
 struct SaveOptions {
   DigestAlgorithm digest = DigestAlgorithm::kBlake3_256;
+  // 2 (the default): the chunked content digest, whose verification costs what the file holds. 1: the
+  // flat digest over every blob byte, for readers that only know format 1 (snapvm before format 2).
+  uint32_t format_version = 2;
   // Called with (bytes done, bytes total) while the memory is written and hashed.
   std::function<void(uint64_t, uint64_t)> progress;
 };
@@ -46,6 +49,8 @@ struct LoadOptions {
   // a file becomes trusted against someone who can rewrite it (they can recompute its checksums).
   std::optional<Digest> expected_digest;
   std::function<void(uint64_t, uint64_t)> progress;
+  // Format 2: threads that read and hash chunks (0: one per hardware thread, at most 8; 1: the caller's).
+  unsigned hash_threads = 0;
 };
 
 class Snapshot {
@@ -73,7 +78,10 @@ class Snapshot {
   std::span<const uint8_t> region_bytes(size_t region_index) const;
   // Set for snapshots loaded from a file: its digest algorithm and digest.
   std::optional<DigestAlgorithm> digest_algorithm() const;
-  std::optional<Digest> digest() const;
+  std::optional<Digest> digest() const;  // format 2: the root of the chunk table
+  // Set for snapshots loaded from a file: its format version, and for format 2 the digest's chunk size.
+  std::optional<uint32_t> format_version() const;
+  std::optional<uint64_t> digest_chunk_size() const;
 
  private:
   friend struct detail::SnapshotAccess;
