@@ -85,6 +85,18 @@ Seeds make_seeds(const Bytes& sample_elf, const Bytes& sample_exec_elf) {
   s["snapshot_file"]["tiny-after-init.svm"] = tiny;
   s["snapshot_file"]["tiny-before-init-xxh3.svm"] = tiny_before;
   s["snapshot_file"]["sample-before-init.svm"] = sample;
+  // Format 2 (chunked digest): the same states, with the descriptor and the chunk table.
+  fz::FileOptions v2;
+  v2.format_version = 2;
+  fz::FileOptions v2_before_xxh3 = before_xxh3;
+  v2_before_xxh3.format_version = 2;
+  fz::FileOptions v2_before = before;
+  v2_before.format_version = 2;
+  const Bytes tiny_v2 = fz::tiny_guest_file(v2);
+  s["snapshot_file"]["tiny-after-init-v2.svm"] = tiny_v2;
+  s["snapshot_file"]["tiny-before-init-xxh3-v2.svm"] = fz::tiny_guest_file(v2_before_xxh3);
+  s["snapshot_file"]["sample-before-init-v2.svm"] =
+      must(fz::guest_file(fz::loadable_part(sample_elf), v2_before), "sample guest file (format 2)");
 
   const size_t page = 4096;
   auto& header = s["snapshot_header"];
@@ -93,14 +105,16 @@ Seeds make_seeds(const Bytes& sample_elf, const Bytes& sample_exec_elf) {
   header["sample-before-init.head"] = first(sample, page);
   header["magic.head"] = first(tiny, 8);
   header["fixed-header.head"] = first(tiny, snapvm::format::kFixedHeaderSize);
+  header["tiny-after-init-v2.head"] = first(tiny_v2, page);
   Bytes newer = first(tiny, page);
-  newer[snapvm::format::kVersionOffset] = 2;
+  newer[snapvm::format::kVersionOffset] = snapvm::format::kFormatVersion + 1;
   header["newer-format.head"] = newer;
 
   auto& fields = s["snapshot_fields"];
   fields["tiny-after-init.meta"] = first(tiny, page);
   fields["sample-before-init.meta"] = first(sample, page);
   fields["tiny-cut-in-region-table.meta"] = first(tiny, snapvm::format::kRegionEntriesOffset + 40);
+  fields["tiny-after-init-v2.meta"] = first(tiny_v2, page);
 
   s["snapshot_sregs"]["tiny.sregs"] = fz::block_of(tiny, Block::kSpecialRegisters);
   s["snapshot_sregs"]["sample.sregs"] = fz::block_of(sample, Block::kSpecialRegisters);

@@ -11,6 +11,7 @@
 #include "memory/peb.h"
 #include "memory/system_area.h"
 #include "sandbox/call_codec.h"
+#include "snapshot/chunk_digest.h"
 #include "snapshot/digest.h"
 #include "snapshot/format.h"
 #include "snapvm/abi/byte_order.h"
@@ -206,11 +207,24 @@ std::vector<uint8_t> tiny_guest_pie() {
 // ---- snapshot files ---------------------------------------------------------------------------
 
 std::vector<uint8_t> encode_file(const detail::SnapshotMetadata& data,
-                                 const std::vector<std::vector<uint8_t>>& region_bytes, DigestAlgorithm digest) {
+                                 const std::vector<std::vector<uint8_t>>& region_bytes, DigestAlgorithm digest,
+                                 uint32_t format_version) {
   std::vector<uint8_t> blob;
   for (const auto& r : region_bytes) blob.insert(blob.end(), r.begin(), r.end());
-  std::vector<uint8_t> file = format::encode_metadata(data, digest, compute_digest(digest, blob));
+  if (format_version < 2) {
+    std::vector<uint8_t> file = format::encode_metadata(data, digest, compute_digest(digest, blob));
+    file.insert(file.end(), blob.begin(), blob.end());
+    return file;
+  }
+  ChunkHashOptions one_thread;
+  one_thread.threads = 1;
+  auto chunked = compute_chunked_digest(digest, blob, one_thread);
+  if (!chunked) return {};
+  const format::ChunkTableRef ref{chunked->chunk_size, 0, static_cast<uint32_t>(chunked->entries.size())};
+  std::vector<uint8_t> file = format::encode_metadata(data, digest, chunked->root, ref);
   file.insert(file.end(), blob.begin(), blob.end());
+  const std::vector<uint8_t> table = encode_chunk_table(chunked->entries);
+  file.insert(file.end(), table.begin(), table.end());
   return file;
 }
 
@@ -253,7 +267,7 @@ Result<std::vector<uint8_t>> guest_file(std::span<const uint8_t> elf, const File
     regions.emplace_back(g.memory.begin() + static_cast<long>(r.guest_address),
                          g.memory.begin() + static_cast<long>(r.end()));
   }
-  return encode_file(d, regions, options.digest);
+  return encode_file(d, regions, options.digest, options.format_version);
 }
 
 std::vector<uint8_t> tiny_guest_file(const FileOptions& options) {

@@ -45,12 +45,15 @@ struct FileOptions {
   DigestAlgorithm digest = DigestAlgorithm::kBlake3_256;
   std::string cpu_vendor = std::string(kSeedCpuVendor);
   SandboxConfig config = smallest_config();
+  uint32_t format_version = 1;  // the first seeds are format 1's; format 2 seeds ask for 2
 };
 
 // Metadata (format::encode_metadata) followed by the blob of `region_bytes` (one per region, each
-// the region's size), with the content digest of that blob.
+// the region's size), with the content digest of that blob (format 2: the chunk table after the
+// blob, its root as the digest).
 std::vector<uint8_t> encode_file(const detail::SnapshotMetadata& data,
-                                 const std::vector<std::vector<uint8_t>>& region_bytes, DigestAlgorithm digest);
+                                 const std::vector<std::vector<uint8_t>>& region_bytes, DigestAlgorithm digest,
+                                 uint32_t format_version = 1);
 
 // The snapshot a sandbox built from `elf` would take before initialisation (image loaded, PEB
 // written, vCPU at the entry), as a file. With stage kAfterInit, only for the tiny guest: the state
