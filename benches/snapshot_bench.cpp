@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 #include "bench_support.h"
 #include "memory/mapping.h"
@@ -126,24 +127,34 @@ void BM_SaveSynthetic(benchmark::State& state, Check check, uint64_t heap) {
   save_repeatedly(state, *snap, path, check);
 }
 
-// A dense synthetic file per heap size and digest, written once.
-Result<std::filesystem::path> synthetic_file(uint64_t heap, DigestAlgorithm algorithm) {
+// A synthetic file per heap size, digest, density and format, written once. Dense: every heap page
+// holds data. Sparse: the first and last page of each region only (the same 12 data pages at every
+// heap size), the rest holes: what a guest that touched little of its heap leaves.
+Result<std::filesystem::path> synthetic_file(uint64_t heap, DigestAlgorithm algorithm, bool dense = true,
+                                             uint32_t format_version = 2) {
   static std::mutex mu;
-  static std::map<std::pair<uint64_t, DigestAlgorithm>, std::filesystem::path> cache;
+  static std::map<std::tuple<uint64_t, DigestAlgorithm, bool, uint32_t>, std::filesystem::path> cache;
   std::lock_guard lock(mu);
-  if (auto it = cache.find({heap, algorithm}); it != cache.end()) return it->second;
-  Snapshot s = TRY(synthetic(heap));
-  auto path =
-      scratch_dir() / ("synthetic-" + size_label(heap) + "." + std::string(digest_algorithm_name(algorithm)) + ".svm");
+  const auto key = std::make_tuple(heap, algorithm, dense, format_version);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  test_support::TestSnapshotOptions so;
+  so.heap_size = heap;
+  so.fill_heap = dense;
+  Snapshot s = TRY(test_support::make_test_snapshot(so));
+  auto path = scratch_dir() / ((dense ? "synthetic-" : "sparse-") + size_label(heap) + "." +
+                               std::string(digest_algorithm_name(algorithm)) + ".v" + std::to_string(format_version) +
+                               ".svm");
   SaveOptions o;
   o.digest = algorithm;
+  o.format_version = format_version;
   TRY(s.to_file(path, o));
-  return cache.emplace(std::make_pair(heap, algorithm), path).first->second;
+  return cache.emplace(key, path).first->second;
 }
 
-void run_load(benchmark::State& state, const std::filesystem::path& path, Check check) {
+void run_load(benchmark::State& state, const std::filesystem::path& path, Check check, unsigned threads = 0) {
   LoadOptions o;
   o.verify_digest = check != Check::kUnchecked;
+  o.hash_threads = threads;
   uint64_t bytes = 0;
   for (auto _ : state) {
     auto s = Snapshot::load(path, o);
@@ -157,6 +168,22 @@ void BM_LoadSynthetic(benchmark::State& state, Check check, uint64_t heap) {
   auto path = synthetic_file(heap, algorithm_of(check));
   if (!path) return fail(state, "writing a synthetic snapshot file", path.error());
   run_load(state, *path, check);
+}
+
+// Snapshot::load of a sparse file: format 2's verification reads the data chunks only, format 1's
+// hashes the holes as zeros. The counter data_bytes is what the file holds (the same at every heap).
+void BM_LoadSparse(benchmark::State& state, Check check, uint64_t heap, uint32_t format_version) {
+  auto path = synthetic_file(heap, algorithm_of(check), false, format_version);
+  if (!path) return fail(state, "writing a sparse snapshot file", path.error());
+  run_load(state, *path, check);
+  state.counters["heap_bytes"] = static_cast<double>(heap);
+}
+
+// A dense 256 MiB-heap file verified on `threads` threads (0: the default, one per hardware thread).
+void BM_LoadDense(benchmark::State& state, Check check, unsigned threads, uint32_t format_version) {
+  auto path = synthetic_file(256 * kMiB, algorithm_of(check), true, format_version);
+  if (!path) return fail(state, "writing a dense snapshot file", path.error());
+  run_load(state, *path, check, threads);
 }
 
 // ---- digest throughput against a plain read of the same bytes ----------------------------------
@@ -354,6 +381,39 @@ void BM_TakeSnapshot(benchmark::State& state, uint64_t heap) {
           ->UseRealTime()
           ->Unit(benchmark::kMicrosecond);
     }
+  }
+
+  // Format 2's chunked digest against format 1's flat one: sparse files at growing heaps (the same
+  // data), and a dense 256 MiB file on one thread and on every thread.
+  for (uint64_t heap : {128 * kKiB, 8 * kMiB, 64 * kMiB, 256 * kMiB, 1 * kGiB}) {
+    for (Check c : {Check::kBlake3, Check::kXxh3, Check::kUnchecked}) {
+      RegisterBenchmark(("snapshot/load_sparse/" + std::string(check_name(c)) + "/heap:" + size_label(heap)).c_str(),
+                        BM_LoadSparse, c, heap, 2u)
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+    if (heap == 128 * kKiB || heap == 256 * kMiB) {  // format 1, for the before/after: it hashes the holes
+      for (Check c : {Check::kBlake3, Check::kXxh3}) {
+        RegisterBenchmark(
+            ("snapshot/load_sparse_v1/" + std::string(check_name(c)) + "/heap:" + size_label(heap)).c_str(),
+            BM_LoadSparse, c, heap, 1u)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+      }
+    }
+  }
+  for (Check c : {Check::kBlake3, Check::kXxh3}) {
+    for (unsigned threads : {1u, 0u}) {
+      const std::string t = threads == 0 ? "all" : std::to_string(threads);
+      RegisterBenchmark(("snapshot/load_dense/" + std::string(check_name(c)) + "/threads:" + t + "/size:256M").c_str(),
+                        BM_LoadDense, c, threads, 2u)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
+    RegisterBenchmark(("snapshot/load_dense_v1/" + std::string(check_name(c)) + "/size:256M").c_str(), BM_LoadDense, c,
+                      1u, 1u)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
   }
 
   for (uint64_t size : {16 * kMiB, 256 * kMiB}) {

@@ -228,6 +228,26 @@ def _ratios() -> list[Ratio]:
             r.append(Ratio(f"digest_vs_read/{alg}_{kind}", f"{alg} hashing rate / plain read rate, 256 MiB {kind}",
                            [a, b], _div(_c(a, "bytes_per_second"), _c(b, "bytes_per_second")), target,
                            "higher", f"bytes/s({a}) / bytes/s({b})"))
+    # Format 2's verified load (native): flat in the heap for a sparse file, at the read rate for a dense one.
+    for alg in ("blake3", "xxh3"):
+        a, b = f"snapshot/load_sparse/{alg}/heap:1G", f"snapshot/load_sparse/{alg}/heap:128K"
+        r.append(Ratio(f"verified_sparse_flat/{alg}", f"verified load ({alg}) of a sparse file, 1 GiB heap / 128 KiB heap",
+                       [a, b], _div(_t(a), _t(b)), ("<=", 1.2), "lower", f"t({a}) / t({b})"))
+    a, b = "snapshot/load_dense/xxh3/threads:all/size:256M", "read/file/pread/size:256M"
+    r.append(Ratio("verified_dense_vs_read/xxh3", "verified load (xxh3) of a dense 256 MiB file / plain pread rate",
+                   [a, b], _div(_c(a, "bytes_per_second"), _c(b, "bytes_per_second")), (">=", 0.8), "higher",
+                   f"bytes/s({a}) / bytes/s({b})"))
+    a, b = "snapshot/load_dense/blake3/threads:all/size:256M", "snapshot/load_dense/xxh3/threads:all/size:256M"
+    r.append(Ratio("verified_dense/blake3_vs_xxh3", "verified load of a dense 256 MiB file: blake3 rate / xxh3 rate",
+                   [a, b], _div(_c(a, "bytes_per_second"), _c(b, "bytes_per_second")), (">=", 0.8), "higher",
+                   f"bytes/s({a}) / bytes/s({b})"))
+    for alg in ("blake3", "xxh3"):
+        a, b = f"snapshot/load_dense/{alg}/threads:1/size:256M", f"snapshot/load_dense/{alg}/threads:all/size:256M"
+        r.append(Ratio(f"verified_dense_threads/{alg}", f"verified dense 256 MiB load ({alg}): 1 thread / every thread",
+                       [a, b], _div(_t(a), _t(b)), None, "higher", f"t({a}) / t({b}) (the threads' speedup)"))
+        a, b = f"snapshot/load_sparse_v1/{alg}/heap:256M", f"snapshot/load_sparse/{alg}/heap:256M"
+        r.append(Ratio(f"format2_vs_format1_sparse/{alg}", f"verified load of a sparse 256 MiB-heap file: format 1 / format 2 ({alg})",
+                       [a, b], _div(_t(a), _t(b)), None, "higher", f"t({a}) / t({b})"))
     a, b = "digest/mapped/xxh3/size:256M", "read/file/pread/size:256M"
     r.append(Ratio("digest_vs_read/xxh3_mapped", "xxh3 hashing the mapped file / plain read rate (what-if)", [a, b],
                    _div(_c(a, "bytes_per_second"), _c(b, "bytes_per_second")), None, "higher",
