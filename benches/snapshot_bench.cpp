@@ -141,9 +141,9 @@ Result<std::filesystem::path> synthetic_file(uint64_t heap, DigestAlgorithm algo
   so.heap_size = heap;
   so.fill_heap = dense;
   Snapshot s = TRY(test_support::make_test_snapshot(so));
-  auto path = scratch_dir() / ((dense ? "synthetic-" : "sparse-") + size_label(heap) + "." +
-                               std::string(digest_algorithm_name(algorithm)) + ".v" + std::to_string(format_version) +
-                               ".svm");
+  auto path =
+      scratch_dir() / ((dense ? "synthetic-" : "sparse-") + size_label(heap) + "." +
+                       std::string(digest_algorithm_name(algorithm)) + ".v" + std::to_string(format_version) + ".svm");
   SaveOptions o;
   o.digest = algorithm;
   o.format_version = format_version;
