@@ -21,6 +21,7 @@ std::string describe_exit(const Exit& e) {
     std::string operator()(const exit::FailEntry& x) const {
       return "VM entry failed, hardware reason " + hex(x.reason);
     }
+    std::string operator()(const exit::DirtyRingFull&) const { return "dirty ring full"; }
     std::string operator()(const exit::Other& x) const { return "exit reason " + std::to_string(x.reason); }
   };
   return std::visit(Describe{}, e);

@@ -28,13 +28,14 @@ struct InternalError {
 struct FailEntry {
   uint64_t reason;
 };
+struct DirtyRingFull {};  // KVM_EXIT_DIRTY_RING_FULL: harvest the ring, then run on
 struct Other {
   uint32_t reason;
 };
 }  // namespace exit
 
 using Exit = std::variant<exit::PortOut, exit::PortIn, exit::Halt, exit::Shutdown, exit::Interrupted, exit::Mmio,
-                          exit::InternalError, exit::FailEntry, exit::Other>;
+                          exit::InternalError, exit::FailEntry, exit::DirtyRingFull, exit::Other>;
 
 std::string describe_exit(const Exit& e);
 

@@ -173,6 +173,8 @@ Result<Exit> Vcpu::run() {
       return Exit{exit::InternalError{r->internal.suberror}};
     case KVM_EXIT_FAIL_ENTRY:
       return Exit{exit::FailEntry{r->fail_entry.hardware_entry_failure_reason}};
+    case KVM_EXIT_DIRTY_RING_FULL:
+      return Exit{exit::DirtyRingFull{}};
     default:
       return Exit{exit::Other{r->exit_reason}};
   }

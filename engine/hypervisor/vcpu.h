@@ -34,6 +34,7 @@ class Vcpu {
 
   // The kvm_run page: cancellation sets immediate_exit from another thread or a signal handler.
   kvm_run* run_page() const { return reinterpret_cast<kvm_run*>(run_.data()); }
+  int fd() const { return fd_.get(); }  // the dirty ring is mapped from it
 
  private:
   Vcpu(UniqueFd fd, Mapping run, size_t xsave_size)

@@ -1,11 +1,13 @@
 // dirty_tracker.h: which guest pages changed since the machine's base (the snapshot it last took or
-// restored): KVM's dirty log for the guest's writes plus the host's own writes, which KVM does not see.
-// Restore copies back exactly these pages; capture reads them besides the base's data.
+// restored): KVM's dirty log for the guest's writes (in the mode hypervisor/dirty_log.h chose: dirty
+// ring, manual clear or bitmap) plus the host's own writes, which KVM does not see. Restore copies back
+// exactly these pages; capture reads them besides the base's data.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "hypervisor/dirty_log.h"
 #include "memory/page_bitmap.h"
 #include "snapvm/result.h"
 
@@ -17,15 +19,23 @@ namespace snapvm::detail {
 
 class DirtyTracker {
  public:
-  explicit DirtyTracker(uint64_t pages)
-      : guest_(page_bitmap_words(pages), 0), host_(guest_.size(), 0), log_(guest_.size(), 0) {}
+  DirtyTracker(uint64_t pages, DirtyLog log)
+      : pages_(pages),
+        log_mode_(std::move(log)),
+        guest_(page_bitmap_words(pages), 0),
+        host_(guest_.size(), 0),
+        log_(log_mode_.mode() == DirtyLogMode::kRing ? 0 : guest_.size(), 0) {}
 
-  // ORs KVM's dirty log into the guest bits (KVM clears its copy on every read).
+  // ORs the pages KVM saw written since the last collect into the guest bits.
   Status collect(const Vm& vm);
   // Records a host write to [address, address + length) of guest memory.
   void mark_host_write(uint64_t address, uint64_t length);
-  // Forgets every change: memory equals the base again.
-  void clear();
+  // Forgets every change: memory equals the base again. The manual-clear mode re-protects the pages
+  // the guest wrote (and only those), so KVM reports their next write.
+  Status clear(const Vm& vm);
+  // The bits alone (clear() without re-protecting anything in KVM).
+  void forget();
+  DirtyLogMode mode() const { return log_mode_.mode(); }
 
   // Calls fn(page) for every page in [first, last) written by the guest (as last collected) or the host.
   template <typename Fn>
@@ -35,9 +45,11 @@ class DirtyTracker {
   }
 
  private:
+  uint64_t pages_;
+  DirtyLog log_mode_;
   std::vector<uint64_t> guest_;  // KVM's dirty log, accumulated
   std::vector<uint64_t> host_;   // mark_host_write
-  std::vector<uint64_t> log_;    // scratch for KVM_GET_DIRTY_LOG, kept so collect() does not allocate
+  std::vector<uint64_t> log_;    // scratch for KVM_GET_DIRTY_LOG (bitmap modes), kept so collect() does not allocate
 };
 
 }  // namespace snapvm::detail

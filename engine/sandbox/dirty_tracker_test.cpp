@@ -60,7 +60,7 @@ std::vector<uint64_t> dirty_pages(const DirtyTracker& t, uint64_t first, uint64_
 }
 
 TEST(DirtyTracker, HostWritesMarkEveryPageTheyTouch) {
-  DirtyTracker t(256);
+  DirtyTracker t(256, DirtyLog::bitmap());
   t.mark_host_write(abi::kPageSize - 1, 2);  // straddles pages 0 and 1
   t.mark_host_write(70 * abi::kPageSize, abi::kPageSize);
   t.mark_host_write(200 * abi::kPageSize, 0);  // nothing written
@@ -69,9 +69,9 @@ TEST(DirtyTracker, HostWritesMarkEveryPageTheyTouch) {
 }
 
 TEST(DirtyTracker, ClearForgetsEveryChange) {
-  DirtyTracker t(128);
+  DirtyTracker t(128, DirtyLog::bitmap());
   t.mark_host_write(5 * abi::kPageSize, 1);
-  t.clear();
+  t.forget();
   EXPECT_EQ(dirty_pages(t, 0, 128), std::vector<uint64_t>{});
 }
 

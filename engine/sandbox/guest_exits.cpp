@@ -32,6 +32,8 @@ Error GuestExits::on_fault() {
   return fault_error(p_.memory.all(), regs->rsp, sregs->cr2);
 }
 
+Status GuestExits::on_dirty_ring_full() { return p_.dirty.collect(p_.vm); }
+
 Status GuestExits::on_interrupted() {
   if (p_.interrupt.cancel_requested()) return make_error(ErrorCode::kCancelled, "call");
   if (p_.timer.expired()) return make_error(ErrorCode::kTimeout, "call");

@@ -26,6 +26,7 @@ class GuestExits final : public ExitHandler {
     const Layout& layout;
     const GuestMemory& memory;
     const Vcpu& vcpu;
+    const Vm& vm;         // the dirty ring is reset through it
     DirtyTracker& dirty;  // host-call results are host writes
     const HostFunctions& host_functions;
     const LogCallback& log;
@@ -39,6 +40,7 @@ class GuestExits final : public ExitHandler {
   Error on_abort() override;
   Error on_fault() override;
   Status on_interrupted() override;
+  Status on_dirty_ring_full() override;
 
  private:
   Parts p_;

@@ -33,7 +33,7 @@ Machine::Machine(VmParts parts)
       memory_(std::move(parts.memory)),
       vm_(std::move(parts.vm)),
       vcpu_(std::move(parts.vcpu)),
-      dirty_(memory_.size() / abi::kPageSize),
+      dirty_(memory_.size() / abi::kPageSize, std::move(parts.dirty_log)),
       lineage_(next_lineage()) {}
 
 Result<std::unique_ptr<Machine>> Machine::from_elf(const ElfImage& image, const SandboxConfig& config) {
@@ -65,7 +65,7 @@ Status Machine::check_files() {
 
 Status Machine::run(Stop until, const CallTimer& timer) {
   InterruptScope scope(interrupt_->state, vcpu_.run_page());
-  GuestExits exits({layout_, memory_, vcpu_, dirty_, host_functions_, log_, interrupt_->state, timer});
+  GuestExits exits({layout_, memory_, vcpu_, vm_, dirty_, host_functions_, log_, interrupt_->state, timer});
   Status s = run_until(vcpu_, until, exits);
   if (!s) return poison(std::move(s).error());
   return {};
@@ -150,7 +150,7 @@ Result<Snapshot> Machine::snapshot() {
   std::shared_ptr<SnapshotData> data = TRY(capture(persist_parts(), program_, lineage_, base_.get()));
   TRY(check_files());  // pages lost while copying would be zeros in the snapshot
   TRY(dirty_.collect(vm_));
-  dirty_.clear();
+  TRY(dirty_.clear(vm_));
   base_ = data;
   return make_snapshot(std::move(data));
 }
@@ -169,7 +169,7 @@ Status Machine::restore_inner(const Snapshot& snapshot) {
   last_restore_pages_ = TRY(restore_state(persist_parts(), *data, data == base_));
   load_program(program_, *data);
   base_ = data;
-  dirty_.clear();
+  if (Status s = dirty_.clear(vm_); !s) return poison(std::move(s).error());
   poisoned_ = false;
   return {};
 }

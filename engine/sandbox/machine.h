@@ -56,6 +56,7 @@ class Machine {
   const std::vector<FunctionInfo>& required_host_functions() const { return program_.manifest.host_functions; }
   const Layout& layout() const { return layout_; }
   uint64_t last_restore_pages() const { return last_restore_pages_; }
+  DirtyLogMode dirty_log_mode() const { return dirty_.mode(); }
 
  private:
   explicit Machine(VmParts parts);

@@ -38,6 +38,10 @@ Result<Next> dispatch_exit(const Exit& exit, Stop until, ExitHandler& handler) {
     TRY(handler.on_interrupted());
     return Next::kResume;
   }
+  if (std::holds_alternative<exit::DirtyRingFull>(exit)) {
+    TRY(handler.on_dirty_ring_full());
+    return Next::kResume;
+  }
   return make_error(ErrorCode::kGuestStopped, "vcpu", describe_exit(exit));
 }
 

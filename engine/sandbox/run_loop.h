@@ -24,6 +24,8 @@ class ExitHandler {
   virtual Error on_fault() = 0;
   // KVM_RUN came back early: an error ends the run (cancelled, timed out); success resumes the guest.
   virtual Status on_interrupted() = 0;
+  // The dirty ring filled: harvest it (success resumes the guest).
+  virtual Status on_dirty_ring_full() = 0;
 };
 
 enum class Next { kResume, kStop };

@@ -30,6 +30,7 @@ struct FakeHandler : ExitHandler {
     return make_error(ErrorCode::kGuestFault, "guest");
   }
   Status on_interrupted() override { return result("interrupted"); }
+  Status on_dirty_ring_full() override { return result("ring"); }
 };
 
 Exit port(abi::Port p) { return exit::PortOut{static_cast<uint16_t>(p), 0}; }
@@ -58,6 +59,8 @@ TEST(RunLoop, HostCallsLogsAndInterruptionsResume) {
   EXPECT_EQ(*dispatch_exit(port(abi::Port::kLog), Stop::kCallDone, h), Next::kResume);
   EXPECT_EQ(*dispatch_exit(exit::Interrupted{}, Stop::kCallDone, h), Next::kResume);
   EXPECT_EQ(h.ran, "host_callloginterrupted");
+  EXPECT_EQ(*dispatch_exit(exit::DirtyRingFull{}, Stop::kCallDone, h), Next::kResume);
+  EXPECT_EQ(h.ran, "host_callloginterruptedring");
 }
 
 TEST(RunLoop, HandlerErrorsEndTheRun) {

@@ -96,6 +96,7 @@ const std::vector<FunctionInfo>& MultiUseSandbox::required_host_functions() cons
 }
 const Layout& MultiUseSandbox::layout() const { return machine_->layout(); }
 uint64_t MultiUseSandbox::last_restore_pages() const { return machine_->last_restore_pages(); }
+std::string_view MultiUseSandbox::dirty_tracking() const { return dirty_log_mode_name(machine_->dirty_log_mode()); }
 
 // ---- SandboxBuilder ----------------------------------------------------------------------------
 

@@ -35,9 +35,12 @@ Result<VmParts> assemble(Layout layout, GuestMemory memory) {
   build_page_tables(memory.all(), layout.page_table_base, mapped_ranges(layout));
   auto kvm = TRY(Kvm::get());
   Vm vm = TRY(Vm::create(std::move(kvm)));
+  // The dirty log's mode is enabled before the slot and the vCPU exist (the ring must be).
+  DirtyLog dirty_log = TRY(DirtyLog::enable(vm, TRY(requested_dirty_log_mode())));
   TRY(vm.set_memory(0, memory.size(), memory.host_base(), /*log_dirty=*/true));
   Vcpu vcpu = TRY(vm.create_vcpu());
-  return VmParts{std::move(layout), std::move(memory), std::move(vm), std::move(vcpu)};
+  TRY(dirty_log.attach(vcpu));
+  return VmParts{std::move(layout), std::move(memory), std::move(vm), std::move(vcpu), std::move(dirty_log)};
 }
 }  // namespace
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "hypervisor/dirty_log.h"
 #include "hypervisor/vcpu.h"
 #include "hypervisor/vm.h"
 #include "sandbox/guest_memory.h"
@@ -25,6 +26,7 @@ struct VmParts {
   GuestMemory memory;
   Vm vm;
   Vcpu vcpu;
+  DirtyLog dirty_log;  // the mode chosen for this VM (hypervisor/dirty_log.h)
 };
 
 // Registers that start the guest at `rip` (its ELF entry, or its dispatch entry for a call): rsp at the

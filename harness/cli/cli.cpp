@@ -173,7 +173,10 @@ int run_snapshot(const RunArgs& a) {
   double start_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
   double call_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
   if (a.json) {
-    nlohmann::json j{{"result", value_to_string(*result)}, {"cold_start_ms", start_ms}, {"call_ms", call_ms}};
+    nlohmann::json j{{"result", value_to_string(*result)},
+                     {"cold_start_ms", start_ms},
+                     {"call_ms", call_ms},
+                     {"dirty_tracking", std::string(sb->dirty_tracking())}};
     std::cout << j.dump() << "\n";
   } else {
     std::visit(
@@ -191,7 +194,8 @@ int run_snapshot(const RunArgs& a) {
           }
         },
         *result);
-    std::cerr << "cold start " << start_ms << " ms, call " << call_ms << " ms\n";
+    std::cerr << "cold start " << start_ms << " ms, call " << call_ms << " ms, dirty tracking " << sb->dirty_tracking()
+              << "\n";
   }
   return kExitOk;
 }

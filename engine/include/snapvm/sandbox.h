@@ -108,6 +108,10 @@ class MultiUseSandbox {
   const Layout& layout() const;
   // Pages restore() copied last time (for benchmarks and tests).
   uint64_t last_restore_pages() const;
+  // How this sandbox's VM reports the pages the guest writes, chosen at run time (best first):
+  // "dirty-ring" (KVM_CAP_DIRTY_LOG_RING), "manual-clear" (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with
+  // KVM_CLEAR_DIRTY_LOG) or "bitmap" (KVM_GET_DIRTY_LOG). SNAPVM_DIRTY_LOG=ring|manual|bitmap asks for one.
+  std::string_view dirty_tracking() const;
 
   MultiUseSandbox(MultiUseSandbox&&) noexcept;
   MultiUseSandbox& operator=(MultiUseSandbox&&) noexcept;
