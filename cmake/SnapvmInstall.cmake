@@ -90,3 +90,11 @@ if(SNAPVM_BUILD_TESTS AND NOT SNAPVM_SANITIZE AND NOT SNAPVM_BUILD_FUZZERS)
                                                                    RESOURCE_LOCK snapvm_packaging_build)
   set_tests_properties(packaging_consumer_kvm PROPERTIES LABELS kvm TIMEOUT 1200 SKIP_RETURN_CODE 77)
 endif()
+
+# The CI files users copy cannot run here: parse them and check their shape (cmake/check_workflows.py).
+if(SNAPVM_BUILD_TESTS)
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  add_test(NAME workflows_syntax COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/cmake/check_workflows.py
+                                         ${PROJECT_SOURCE_DIR})
+  set_tests_properties(workflows_syntax PROPERTIES LABELS unit)
+endif()

@@ -116,7 +116,7 @@ deb)
   depends=$(dpkg-deb -f "$deb" Depends)
   echo "$(basename "$deb"): Depends: $depends"
   for d in libelf1 libxxhash0 libstdc++6 libelf-dev libxxhash-dev nlohmann-json3-dev; do
-    grep -qE "(^|, )$d( |,|$)" <<<"$depends" || die "the package does not depend on $d"
+    tr ',' '\n' <<<"$depends" | sed -E 's/\(.*\)//; s/ //g' | grep -qxF "$d" || die "the package does not depend on $d"
   done
   # Every dependency is an installed Debian package here (so the names are Debian's).
   for d in $(tr ',' '\n' <<<"$depends" | sed -E 's/\(.*\)//; s/ //g'); do
