@@ -82,7 +82,8 @@ if(SNAPVM_BUILD_TESTS AND NOT SNAPVM_SANITIZE AND NOT SNAPVM_BUILD_FUZZERS)
   set(snapvm_packaging_work ${PROJECT_BINARY_DIR}/packaging)
   add_test(NAME packaging_consumer COMMAND ${snapvm_packaging_script} consumer ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR}
                                            ${snapvm_packaging_work}/consumer)
-  add_test(NAME packaging_consumer_kvm COMMAND ${snapvm_packaging_script} kvm ${snapvm_packaging_work}/consumer)
+  add_test(NAME packaging_consumer_kvm COMMAND ${snapvm_packaging_script} kvm ${PROJECT_BINARY_DIR}
+                                               ${snapvm_packaging_work}/consumer)
   add_test(NAME packaging_deb COMMAND ${snapvm_packaging_script} deb ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR}
                                       ${snapvm_packaging_work}/deb)
   # Each builds a project with all cores: one at a time, and started first (they are the longest).

@@ -2,7 +2,7 @@
 # packaging_test.sh: the packaging tests ctest runs (cmake/SnapvmInstall.cmake registers them; docs/packaging.md).
 #   packaging_test.sh consumer BUILD_DIR SOURCE_DIR WORK   install into WORK/prefix, check the files, build
 #       examples/consumer against it, check the pkg-config file, run the consumer's tests that need no KVM
-#   packaging_test.sh kvm WORK                             run the consumer's KVM parts (the host program and the
+#   packaging_test.sh kvm BUILD_DIR WORK                             run the consumer's KVM parts (the host program and the
 #       sandbox tests) built by `consumer`; exit 77 (skipped) where /dev/kvm is unusable
 #   packaging_test.sh deb BUILD_DIR SOURCE_DIR WORK        cpack -G DEB, dpkg -x into WORK/root, check the files and
 #       the Debian dependencies, build the consumer against WORK/root/usr
@@ -73,7 +73,9 @@ mode=${1:-}
 case "$mode" in
 consumer)
   build=$2 src=$3 work=$4
-  rm -rf "$work" && mkdir -p "$work"
+  # Installed over, not removed first: unchanged files keep their times, so an up-to-date consumer is not relinked
+  # while packaging_consumer_kvm may be running its binaries (ci/test runs that one in QEMU at the same time).
+  mkdir -p "$work"
   step "install into $work/prefix"
   cmake --install "$build" --prefix "$work/prefix" >"$work/install.log" || { cat "$work/install.log"; die "install failed"; }
   check_files "$work/prefix"
@@ -95,10 +97,12 @@ consumer)
   ctest --test-dir "$work/consumer" -LE kvm --output-on-failure --no-tests=error
   ;;
 kvm)
-  work=$2
-  # `consumer` builds it (natively; ci/test runs this one inside QEMU meanwhile): wait for it.
-  for _ in $(seq 1 180); do [ -e "$work/consumer.built" ] && break; sleep 5; done
-  [ -e "$work/consumer.built" ] || die "no consumer build in $work: run the test packaging_consumer first"
+  build=$2 work=$3
+  # `consumer` builds it (natively; ci/test runs this one inside QEMU meanwhile): wait for a consumer build newer
+  # than the engine library of this build.
+  current() { [ "$work/consumer.built" -nt "$build/engine/libsnapvm.a" ]; }
+  for _ in $(seq 1 180); do current && break; sleep 5; done
+  current || die "no consumer build newer than $build/engine/libsnapvm.a in $work: run the test packaging_consumer first"
   status=0
   out=$("$work/consumer/consumer_host" "$work/consumer/counter_guest" "$work/kvm-work" 2>&1) || status=$?
   echo "$out"
