@@ -47,7 +47,7 @@ configure_consumer() {  # prefix, build dir, source dir
     { cat "$2.configure.log"; die "the consumer does not configure against $1"; }
 }
 
-# find_package(snapvm <version>): the same major.minor is compatible, another minor is not (0.x).
+# find_package(snapvm <version>): the same major.minor is compatible (SameMinorVersion), another minor or major is not.
 check_version_rules() {  # prefix, work
   local d=$2/version-check version major minor
   version=$(sed -nE 's/^Version: (.*)$/\1/p' "$1/lib/pkgconfig/snapvm.pc")
@@ -60,13 +60,15 @@ find_package(snapvm $major.$minor CONFIG QUIET)
 if(NOT snapvm_FOUND)
   message(FATAL_ERROR "snapvm $version not accepted for $major.$minor")
 endif()
-find_package(snapvm $major.$((minor + 1)) CONFIG QUIET)
-if(snapvm_FOUND)
-  message(FATAL_ERROR "snapvm $version accepted for $major.$((minor + 1))")
-endif()
+foreach(other $major.$((minor + 1)) $((major + 1)).0 $( ((minor > 0)) && echo "$major.$((minor - 1))"))
+  find_package(snapvm \${other} CONFIG QUIET)
+  if(snapvm_FOUND)
+    message(FATAL_ERROR "snapvm $version accepted for \${other}")
+  endif()
+endforeach()
 CMAKE
   cmake -S "$d" -B "$d/build" -DCMAKE_PREFIX_PATH="$1" >"$d.log" 2>&1 || { cat "$d.log"; die "version rules"; }
-  echo "version rules: ok ($version accepts $major.$minor, refuses $major.$((minor + 1)))"
+  echo "version rules: ok ($version accepts $major.$minor, refuses the next minor, the next major and an older minor)"
 }
 
 mode=${1:-}
@@ -78,6 +80,9 @@ consumer)
   mkdir -p "$work"
   step "install into $work/prefix"
   cmake --install "$build" --prefix "$work/prefix" >"$work/install.log" || { cat "$work/install.log"; die "install failed"; }
+  # What an earlier install left and this one did not install goes (the checks below see this install only).
+  sed -nE 's/^-- (Installing|Up-to-date): //p' "$work/install.log" | sort >"$work/installed.txt"
+  find "$work/prefix" \( -type f -o -type l \) | sort | comm -23 - "$work/installed.txt" | xargs -r rm -f
   check_files "$work/prefix"
   check_version_rules "$work/prefix" "$work"
 
