@@ -100,6 +100,17 @@ consumer)
 
   step "the consumer's tests that need no KVM"
   ctest --test-dir "$work/consumer" -LE kvm --output-on-failure --no-tests=error
+
+  # With clang, snapvm_add_fuzz_target makes a libFuzzer target (ASan, UBSan): build it and fuzz briefly.
+  clang=$(command -v clang++-14 || command -v clang++ || true)
+  if [ -n "$clang" ]; then
+    step "the consumer's fuzz target with libFuzzer ($clang)"
+    CC=${clang/clang++/clang} CXX=$clang configure_consumer "$work/prefix" "$work/consumer-clang" "$src"
+    cmake --build "$work/consumer-clang" -j "$(nproc)" --target consumer_fuzzer || die "consumer_fuzzer (libFuzzer)"
+    ctest --test-dir "$work/consumer-clang" -R '^consumer_fuzz_smoke$' --output-on-failure --no-tests=error
+  else
+    echo "no clang: the libFuzzer build of the consumer's fuzz target is left out (its replay build ran above)"
+  fi
   ;;
 kvm)
   build=$2 work=$3
