@@ -163,15 +163,19 @@ Status AtomicFile::pwrite(const uint8_t* data, uint64_t size, uint64_t offset) {
   return {};
 }
 
-Status AtomicFile::commit() {
-  if (int err = before(FileOp::kFsync, path_); err != 0 || ::fsync(fd_.get()) != 0) {
-    return errno_error(ErrorCode::kIo, "fsync " + path_.string(), err != 0 ? err : errno);
+Status AtomicFile::commit(Durability durability) {
+  const bool durable = durability == Durability::kDurable;
+  if (durable) {
+    if (int err = before(FileOp::kFsync, path_); err != 0 || ::fsync(fd_.get()) != 0) {
+      return errno_error(ErrorCode::kIo, "fsync " + path_.string(), err != 0 ? err : errno);
+    }
   }
   if (int err = before(FileOp::kRename, target_); err != 0 || ::rename(path_.c_str(), target_.c_str()) != 0) {
     return errno_error(ErrorCode::kIo, "rename to " + target_.string(), err != 0 ? err : errno);
   }
   path_.clear();  // renamed: nothing left to clean up
   fd_.reset();
+  if (!durable) return {};
   int err = before(FileOp::kFsyncDir, dir_);
   UniqueFd dir(err != 0 ? -1 : ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (err == 0 && (!dir.valid() || ::fsync(dir.get()) != 0)) err = errno;
@@ -182,14 +186,23 @@ Status AtomicFile::commit() {
   return {};
 }
 
-Status write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes) {
+Status write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes,
+                             Durability durability) {
   AtomicFile f = TRY(AtomicFile::create(path));
   TRY(f.pwrite(bytes.data(), bytes.size(), 0));
-  return f.commit();
+  return f.commit(durability);
 }
 
-Status write_file_atomically(const std::filesystem::path& path, std::string_view text) {
-  return write_file_atomically(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+Status write_file_atomically(const std::filesystem::path& path, std::string_view text, Durability durability) {
+  return write_file_atomically(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+                               durability);
+}
+
+Status sync_directory(const std::filesystem::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error(ErrorCode::kIo, "open " + dir.string(), errno);
+  if (::syncfs(fd.get()) != 0) return errno_error(ErrorCode::kIo, "syncfs " + dir.string(), errno);
+  return {};
 }
 
 }  // namespace snapvm::detail

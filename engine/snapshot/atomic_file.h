@@ -36,6 +36,8 @@ void set_file_op_hook(FileOpHook hook);
 // Whether `name` is a temporary that a save of `target_name` creates.
 bool is_temporary_for(std::string_view target_name, std::string_view name);
 
+enum class Durability : uint8_t { kDurable, kAtomicOnly };
+
 class AtomicFile {
  public:
   // Removes the target's stale temporaries, then creates and locks a new one.
@@ -49,8 +51,10 @@ class AtomicFile {
   // All `size` bytes at `offset` (short writes and EINTR retried).
   Status pwrite(const uint8_t* data, uint64_t size, uint64_t offset);
   // fsync, rename over the target, fsync the directory. After a failed directory fsync the new file
-  // is in place but maybe not durable (the error says so).
-  Status commit();
+  // is in place but maybe not durable (the error says so). kAtomicOnly skips both fsyncs: the rename is
+  // still atomic for every process (a killed writer never leaves a partial target), only a power cut
+  // may lose the file; for many files written in one go, synced once at the end (sync_directory).
+  Status commit(Durability durability = Durability::kDurable);
 
  private:
   AtomicFile() = default;
@@ -59,7 +63,11 @@ class AtomicFile {
 };
 
 // The whole file in one go, through AtomicFile.
-Status write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes);
-Status write_file_atomically(const std::filesystem::path& path, std::string_view text);
+Status write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes,
+                             Durability durability = Durability::kDurable);
+Status write_file_atomically(const std::filesystem::path& path, std::string_view text,
+                             Durability durability = Durability::kDurable);
+// syncfs(2) of the filesystem holding `dir`: makes the kAtomicOnly files written there durable.
+Status sync_directory(const std::filesystem::path& dir);
 
 }  // namespace snapvm::detail

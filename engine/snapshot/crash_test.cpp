@@ -337,5 +337,19 @@ TEST_F(CrashTest, WriteFileAtomicallyKilledOrFailingKeepsTheOldFile) {
   EXPECT_EQ(fs::file_size(p), new_text.size());
 }
 
+TEST_F(CrashTest, AtomicOnlyWritesSkipTheFsyncsButStillRename) {
+  std::vector<FileOp> ops;
+  {
+    ScopedHook h([&](FileOp op, const fs::path&, uint64_t&) {
+      ops.push_back(op);
+      return 0;
+    });
+    ASSERT_TRUE(detail::write_file_atomically(dir_ / "m.svm", "mutant", detail::Durability::kAtomicOnly).has_value());
+  }
+  EXPECT_EQ(ops, (std::vector<FileOp>{FileOp::kCreate, FileOp::kWrite, FileOp::kRename}));
+  EXPECT_EQ(entries(), std::vector<std::string>{"m.svm"});
+  EXPECT_TRUE(detail::sync_directory(dir_).has_value());
+}
+
 }  // namespace
 }  // namespace snapvm
