@@ -65,12 +65,18 @@ void remove_stale_temporaries(const std::filesystem::path& dir, const std::strin
 
 const char* file_op_name(FileOp op) {
   switch (op) {
-    case FileOp::kCreate: return "create";
-    case FileOp::kTruncate: return "truncate";
-    case FileOp::kWrite: return "write";
-    case FileOp::kFsync: return "fsync";
-    case FileOp::kRename: return "rename";
-    case FileOp::kFsyncDir: return "fsync-dir";
+    case FileOp::kCreate:
+      return "create";
+    case FileOp::kTruncate:
+      return "truncate";
+    case FileOp::kWrite:
+      return "write";
+    case FileOp::kFsync:
+      return "fsync";
+    case FileOp::kRename:
+      return "rename";
+    case FileOp::kFsyncDir:
+      return "fsync-dir";
   }
   return "?";
 }
@@ -108,7 +114,8 @@ Result<AtomicFile> AtomicFile::create(const std::filesystem::path& target) {
     }
     // The lock marks the temporary as a live writer's. Between open and flock another save may have
     // taken it for stale and unlinked it: then start again under a new name.
-    struct stat by_fd {}, by_name {};
+    struct stat by_fd = {};
+    struct stat by_name = {};
     const bool locked = ::flock(fd.get(), LOCK_EX) == 0;
     if (locked && ::fstat(fd.get(), &by_fd) == 0 && ::stat(path.c_str(), &by_name) == 0 &&
         by_fd.st_ino == by_name.st_ino && by_fd.st_dev == by_name.st_dev) {
@@ -137,7 +144,8 @@ AtomicFile::~AtomicFile() {
 }
 
 Status AtomicFile::truncate(uint64_t size) {
-  if (int err = before(FileOp::kTruncate, path_)) return errno_error(ErrorCode::kIo, "ftruncate " + path_.string(), err);
+  if (int err = before(FileOp::kTruncate, path_))
+    return errno_error(ErrorCode::kIo, "ftruncate " + path_.string(), err);
   if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
     return errno_error(ErrorCode::kIo, "ftruncate " + path_.string(), errno);
   }
@@ -186,16 +194,14 @@ Status AtomicFile::commit(Durability durability) {
   return {};
 }
 
-Status write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes,
-                             Durability durability) {
+Status write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes, Durability durability) {
   AtomicFile f = TRY(AtomicFile::create(path));
   TRY(f.pwrite(bytes.data(), bytes.size(), 0));
   return f.commit(durability);
 }
 
 Status write_file_atomically(const std::filesystem::path& path, std::string_view text, Durability durability) {
-  return write_file_atomically(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
-                               durability);
+  return write_file_atomically(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), durability);
 }
 
 Status sync_directory(const std::filesystem::path& dir) {

@@ -164,8 +164,8 @@ TEST_F(CrashTest, KilledBeforeEachOperationLeavesOldOrNewTarget) {
   write_old_target();
   const std::vector<Op> ops = recorded_ops();
   for (size_t kill_at = 0; kill_at <= ops.size(); ++kill_at) {
-    const std::string where = kill_at < ops.size() ? std::string("killed before op ") + std::to_string(kill_at) +
-                                                         " (" + detail::file_op_name(ops[kill_at].op) + ")"
+    const std::string where = kill_at < ops.size() ? std::string("killed before op ") + std::to_string(kill_at) + " (" +
+                                                         detail::file_op_name(ops[kill_at].op) + ")"
                                                    : "not killed";
     ASSERT_TRUE(old_snapshot().to_file(target_).has_value());
     size_t seen = 0;
@@ -191,7 +191,7 @@ TEST_F(CrashTest, KilledAfterNBytesLeavesTheOldTargetIntact) {
   uint64_t total = 0;  // what a save writes (zero pages stay holes)
   for (const Op& o : recorded_ops()) total += o.op == FileOp::kWrite ? o.length : 0;
   ASSERT_GT(total, 2 * kMiB);
-  std::vector<uint64_t> cuts = {0, 1, 4095, 4096, 4097, 65536, 1 * kMiB, 1 * kMiB + 1, total / 2, total - 4096,
+  std::vector<uint64_t> cuts = {0,        1, 4095, 4096, 4097, 65536, 1 * kMiB, 1 * kMiB + 1, total / 2, total - 4096,
                                 total - 1};
   for (bool existing : {true, false}) {
     for (uint64_t cut : cuts) {
@@ -227,7 +227,8 @@ TEST_F(CrashTest, FailureAtEachOperationLeavesTheOldTargetAndNoTemporary) {
   const std::vector<Op> ops = recorded_ops();
   for (size_t fail_at = 0; fail_at < ops.size(); ++fail_at) {
     const FileOp op = ops[fail_at].op;
-    const std::string where = std::string("failing op ") + std::to_string(fail_at) + " (" + detail::file_op_name(op) + ")";
+    const std::string where =
+        std::string("failing op ") + std::to_string(fail_at) + " (" + detail::file_op_name(op) + ")";
     ASSERT_TRUE(old_snapshot().to_file(target_).has_value());
     const int err = op == FileOp::kWrite ? ENOSPC : EIO;
     size_t seen = 0;
@@ -297,8 +298,9 @@ TEST_F(CrashTest, NextSaveRemovesOnlyStaleTemporariesOfItsTarget) {
   UniqueFd live(::open((dir_ / ".x.snap.tmp-fedcba9876543210").c_str(), O_RDONLY | O_CLOEXEC));
   ASSERT_EQ(::flock(live.get(), LOCK_EX), 0);
   ASSERT_TRUE(new_snapshot().to_file(target_).has_value());
-  EXPECT_EQ(entries(), (std::vector<std::string>{".x.snap.tmp-0123", ".x.snap.tmp-fedcba9876543210",
-                                                 ".y.snap.tmp-0123456789abcdef", "x.snap", "x.snap.tmp-0123456789abcdef"}));
+  EXPECT_EQ(entries(),
+            (std::vector<std::string>{".x.snap.tmp-0123", ".x.snap.tmp-fedcba9876543210",
+                                      ".y.snap.tmp-0123456789abcdef", "x.snap", "x.snap.tmp-0123456789abcdef"}));
   live.reset();  // the writer is gone: the next save takes its temporary
   ASSERT_TRUE(new_snapshot().to_file(target_).has_value());
   EXPECT_EQ(entries(), (std::vector<std::string>{".x.snap.tmp-0123", ".y.snap.tmp-0123456789abcdef", "x.snap",

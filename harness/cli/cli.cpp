@@ -234,7 +234,8 @@ int mutate(const std::string& path, const std::string& dir, uint64_t seed, size_
     std::snprintf(name, sizeof name, "mutant-%05zu.svm", i++);
     // Thousands of files: each atomic, made durable together before the index (one syncfs, not an
     // fsync per file).
-    written = detail::write_file_atomically(std::filesystem::path(dir) / name, m.bytes, detail::Durability::kAtomicOnly);
+    written =
+        detail::write_file_atomically(std::filesystem::path(dir) / name, m.bytes, detail::Durability::kAtomicOnly);
     if (!written) return false;
     index.push_back({{"file", name},
                      {"family", std::string(harness::mutator_family_name(m.family))},
