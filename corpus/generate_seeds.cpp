@@ -17,6 +17,7 @@
 
 #include "fuzz/inputs.h"
 #include "fuzz/splice.h"
+#include "snapshot/atomic_file.h"
 #include "snapshot/format.h"
 #include "snapvm/abi/wire.h"
 
@@ -210,10 +211,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "snapvm_seed_gen: %s/%s came out empty\n", dir.c_str(), name.c_str());
         return 1;
       }
-      std::ofstream f(out / dir / name, std::ios::binary | std::ios::trunc);
-      f.write(reinterpret_cast<const char*>(content.data()), static_cast<std::streamsize>(content.size()));
-      if (!f) {
-        std::fprintf(stderr, "snapvm_seed_gen: cannot write %s\n", (out / dir / name).c_str());
+      if (snapvm::Status st = snapvm::detail::write_file_atomically(out / dir / name, content); !st) {
+        std::fprintf(stderr, "snapvm_seed_gen: cannot write %s: %s\n", (out / dir / name).c_str(),
+                     st.error().to_string().c_str());
         return 1;
       }
       ++files;

@@ -1,7 +1,7 @@
 // snapshot_file.cpp: Snapshot::load (one load path for from_file and from_file_unchecked) and
-// Snapshot::to_file (atomic: temp file in the same directory, fsync, rename, fsync the directory).
+// Snapshot::to_file (atomic through detail::AtomicFile: temp file in the same directory, fsync, rename,
+// fsync the directory).
 #include <fcntl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "memory/fd_io.h"
+#include "snapshot/atomic_file.h"
 #include "snapshot/chunk_digest.h"
 #include "snapshot/digest.h"
 #include "snapshot/format.h"
@@ -46,72 +46,6 @@ Status pread_all(int fd, uint8_t* data, uint64_t size, uint64_t offset, const ch
   return {};
 }
 
-Status pwrite_all(int fd, const uint8_t* data, uint64_t size, uint64_t offset) {
-  return detail::pwrite_all(fd, data, size, offset, ErrorCode::kIo, "pwrite(snapshot file)");
-}
-
-std::string random_suffix() {
-  uint64_t r = 0;
-  if (::getrandom(&r, sizeof r, 0) != sizeof r)
-    r = static_cast<uint64_t>(::getpid()) * 0x9e3779b97f4a7c15ull ^ reinterpret_cast<uintptr_t>(&r);
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(r));
-  return buf;
-}
-
-// A temporary file beside the target. Unless commit() renames it into place, the destructor unlinks
-// it: a failed save leaves nothing behind.
-class TempFile {
- public:
-  static Result<TempFile> create(const std::filesystem::path& target) {
-    std::filesystem::path name = target.filename();
-    if (name.empty() || name == "." || name == "..") {
-      return make_error(ErrorCode::kIo, target.string(), "the snapshot path does not name a file");
-    }
-    TempFile t;
-    t.dir_ = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
-    t.target_ = target;
-    t.path_ = t.dir_ / ("." + name.string() + ".tmp-" + random_suffix());
-    t.fd_ = UniqueFd(::open(t.path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!t.fd_.valid()) {
-      t.path_.clear();
-      return errno_error(ErrorCode::kIo, "create a temporary file in " + t.dir_.string(), errno);
-    }
-    return t;
-  }
-  TempFile() = default;
-  TempFile(TempFile&& o) noexcept
-      : dir_(std::move(o.dir_)),
-        target_(std::move(o.target_)),
-        path_(std::exchange(o.path_, {})),
-        fd_(std::move(o.fd_)) {}
-  TempFile& operator=(TempFile&&) = delete;
-  ~TempFile() {
-    fd_.reset();
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-  int fd() const { return fd_.get(); }
-
-  Status commit() {
-    if (::fsync(fd_.get()) != 0) return errno_error(ErrorCode::kIo, "fsync " + path_.string(), errno);
-    if (::close(fd_.release()) != 0) return errno_error(ErrorCode::kIo, "close " + path_.string(), errno);
-    if (::rename(path_.c_str(), target_.c_str()) != 0) {
-      return errno_error(ErrorCode::kIo, "rename to " + target_.string(), errno);
-    }
-    path_.clear();  // renamed: nothing left to clean up
-    UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir.valid() || ::fsync(dir.get()) != 0) {
-      return errno_error(ErrorCode::kIo,
-                         "fsync directory " + dir_.string() + " (the file is in place, maybe not durable)", errno);
-    }
-    return {};
-  }
-
- private:
-  std::filesystem::path dir_, target_, path_;
-  UniqueFd fd_;
-};
-
 // What write_blob feeds the bytes it copies to: the flat digest (format 1) or the chunked one (format 2).
 struct BlobDigestSink {
   virtual ~BlobDigestSink() = default;
@@ -134,7 +68,7 @@ struct ChunkedSink final : BlobDigestSink {
 // Copies the regions' bytes to `out` (packed from `out_offset`), feeding every byte to `sink`. Holes
 // of the source are not read and all-zero pages are not written: the file keeps holes (it was
 // ftruncate()d to cover the blob first).
-Status write_blob(int out, uint64_t out_offset, const SnapshotData& d, BlobDigestSink& sink,
+Status write_blob(detail::AtomicFile& out, uint64_t out_offset, const SnapshotData& d, BlobDigestSink& sink,
                   const ProgressFn& progress) {
   const MemoryBlob& m = d.memory;
   uint64_t total = 0, done = 0, packed = 0;
@@ -158,7 +92,7 @@ Status write_blob(int out, uint64_t out_offset, const SnapshotData& d, BlobDiges
               for (uint64_t q = 0; q < n; q += abi::kPageSize) {
                 bool zero = n - q >= abi::kPageSize && detail::is_zero_page(p + q);
                 if (zero && in_run) {
-                  if (Status st = pwrite_all(out, p + run, q - run, dst + at + k + run); !st) return st;
+                  if (Status st = out.pwrite(p + run, q - run, dst + at + k + run); !st) return st;
                   in_run = false;
                 } else if (!zero && !in_run) {
                   run = q;
@@ -166,7 +100,7 @@ Status write_blob(int out, uint64_t out_offset, const SnapshotData& d, BlobDiges
                 }
               }
               if (in_run) {
-                if (Status st = pwrite_all(out, p + run, n - run, dst + at + k + run); !st) return st;
+                if (Status st = out.pwrite(p + run, n - run, dst + at + k + run); !st) return st;
               }
             }
             done += n;
@@ -308,29 +242,27 @@ Status Snapshot::to_file(const std::filesystem::path& path, const SaveOptions& o
     return e;
   }
 
-  TempFile tmp = TRY(TempFile::create(path));
-  if (::ftruncate(tmp.fd(), static_cast<off_t>(blob_offset + blob_size)) != 0) {
-    return errno_error(ErrorCode::kIo, "ftruncate(snapshot file)", errno);
-  }
+  detail::AtomicFile tmp = TRY(detail::AtomicFile::create(path));
+  TRY(tmp.truncate(blob_offset + blob_size));
   Digest digest{};
   if (chunks) {
     ChunkedSink sink(options.digest, blob_size);
-    TRY(write_blob(tmp.fd(), blob_offset, d, sink, options.progress));
+    TRY(write_blob(tmp, blob_offset, d, sink, options.progress));
     ChunkedDigest table = TRY(sink.builder.finish());
     const std::vector<uint8_t> bytes = encode_chunk_table(table.entries);
-    TRY(pwrite_all(tmp.fd(), bytes.data(), bytes.size(), blob_offset + blob_size));
+    TRY(tmp.pwrite(bytes.data(), bytes.size(), blob_offset + blob_size));
     chunks->entry_count = static_cast<uint32_t>(table.entries.size());
     digest = table.root;
   } else {
     FlatSink sink(options.digest);
-    TRY(write_blob(tmp.fd(), blob_offset, d, sink, options.progress));
+    TRY(write_blob(tmp, blob_offset, d, sink, options.progress));
     digest = sink.hasher.finish();
   }
   if (d.memory.guard.tripped()) {
     return make_error(ErrorCode::kFileChanged, "snapshot file", "the source file shrank while it was copied");
   }
   metadata = format::encode_metadata(d.meta, options.digest, digest, chunks);
-  TRY(pwrite_all(tmp.fd(), metadata.data(), metadata.size(), 0));
+  TRY(tmp.pwrite(metadata.data(), metadata.size(), 0));
   return tmp.commit();
 }
 

@@ -238,6 +238,12 @@ TEST(ValidateTest, RejectsOverlappingBlobRanges) {
   expect_rejected(file, ErrorCode::kRegionOverlap, "regions[2].blob_offset");
 }
 
+TEST(ValidateTest, RejectsBlobRangesOverlappingByOnePage) {
+  std::vector<uint8_t> file = good_file();  // the smallest overlap there is (ci/mutants.list)
+  set_field(file, "regions[2].blob_offset", get(file, "regions[2].blob_offset") - abi::kPageSize);
+  expect_rejected(file, ErrorCode::kRegionOverlap, "regions[2].blob_offset");
+}
+
 TEST(ValidateTest, RejectsBlobRangeOutsideBlob) {
   std::vector<uint8_t> file = good_file();
   set_field(file, "regions[6].blob_offset", get(file, "blob_size"));

@@ -8,9 +8,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <iostream>
 #include <sstream>
 
+#include "snapshot/atomic_file.h"
 #include "snapvm/sandbox.h"
 #include "snapvm/snapshot.h"
 #include "snapvm_harness/compare.h"
@@ -74,11 +75,13 @@ ChildResult attempt(const Mutant& m, const std::optional<Snapshot>& original, co
 
 void save_artifact(const CampaignOptions& options, size_t index, const Mutant& m, const char* why) {
   if (!options.artifacts) return;
-  std::filesystem::create_directories(*options.artifacts);
+  std::error_code ec;
+  std::filesystem::create_directories(*options.artifacts, ec);
   auto base = *options.artifacts / (std::string(why) + "-" + std::to_string(index));
-  std::ofstream(base.string() + ".svm", std::ios::binary)
-      .write(reinterpret_cast<const char*>(m.bytes.data()), static_cast<std::streamsize>(m.bytes.size()));
-  std::ofstream(base.string() + ".txt") << m.description << "\n";
+  // Atomic like every file snapvm writes; a failure is reported, the campaign goes on.
+  Status s = detail::write_file_atomically(base.string() + ".svm", m.bytes);
+  if (s) s = detail::write_file_atomically(base.string() + ".txt", m.description + "\n");
+  if (!s) std::cerr << "snapvm: cannot save the artifact " << base.string() << ": " << s.error().to_string() << "\n";
 }
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "snapshot/atomic_file.h"
 #include "snapvm/sandbox.h"
 #include "snapvm/snapshot.h"
 #include "snapvm_harness/campaign.h"
@@ -223,7 +224,10 @@ bool run_main_job(const MainJobOptions& o) {
   std::filesystem::create_directories(std::filesystem::path(o.report_path).parent_path().empty()
                                           ? std::filesystem::path(".")
                                           : std::filesystem::path(o.report_path).parent_path());
-  std::ofstream(o.report_path) << report.dump(2) << "\n";
+  if (Status s = detail::write_file_atomically(o.report_path, report.dump(2) + "\n"); !s) {
+    std::cerr << "snapvm harness: cannot write the report: " << s.error().to_string() << "\n";
+    ok = false;
+  }
   std::cout << "\nreport: " << o.report_path << "\nresult: " << (ok ? "PASS" : "FAIL") << "\n";
   return ok;
 }

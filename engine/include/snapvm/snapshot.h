@@ -61,7 +61,9 @@ class Snapshot {
   static Result<Snapshot> from_file_unchecked(const std::filesystem::path& path);
   static Result<Snapshot> load(const std::filesystem::path& path, const LoadOptions& options);
 
-  // Atomic: a temporary file in the same directory, fsync, rename, fsync of the directory.
+  // Atomic: a temporary file in the same directory (.<name>.tmp-<16 hex>), fsync, rename, fsync of
+  // the directory. The target is always the old file or the complete new one; a failed save leaves
+  // no temporary, and one left by a killed writer is removed by the next save of the same path.
   Status to_file(const std::filesystem::path& path, const SaveOptions& options = {}) const;
 
   SnapshotStage stage() const;
