@@ -95,7 +95,7 @@ void fix_content_digest(std::span<uint8_t> file) {
   const uint64_t room = (file.size() - b.offset - b.size) / kChunkEntryBytes;
   if (c.entries.size() > room) c.entries.resize(room);
   const std::vector<uint8_t> table = encode_chunk_table(c.entries);
-  std::memcpy(file.data() + b.offset + b.size, table.data(), table.size());
+  std::copy(table.begin(), table.end(), file.begin() + static_cast<ptrdiff_t>(b.offset + b.size));
   abi::store_le(file.data() + b.table_offset->offset, 8, b.offset + b.size);
   abi::store_le(file.data() + b.count->offset, 4, c.entries.size());
   store_digest(file, chunked_root(b.algorithm, c.chunk_size, b.size, c.entries));
