@@ -38,7 +38,9 @@ Machine::Machine(VmParts parts)
 
 Result<std::unique_ptr<Machine>> Machine::from_elf(const ElfImage& image, const SandboxConfig& config) {
   const uint64_t entry = image.relocated_entry();
-  auto m = std::unique_ptr<Machine>(new Machine(TRY(assemble_from_elf(image, config, entry))));
+  // Assembled first: a TRY inside the new-expression would return after operator new, leaking it.
+  VmParts parts = TRY(assemble_from_elf(image, config, entry));
+  auto m = std::unique_ptr<Machine>(new Machine(std::move(parts)));
   m->program_.entrypoint = entry;
   m->dirty_.mark_host_write(abi::kPebAddress, sizeof(abi::Peb));
   return m;
@@ -46,7 +48,8 @@ Result<std::unique_ptr<Machine>> Machine::from_elf(const ElfImage& image, const 
 
 Result<std::unique_ptr<Machine>> Machine::from_snapshot(const Snapshot& snapshot) {
   const std::shared_ptr<const SnapshotData>& data = snapshot_data(snapshot);
-  auto m = std::unique_ptr<Machine>(new Machine(TRY(assemble_from_snapshot(*data))));
+  VmParts parts = TRY(assemble_from_snapshot(*data));
+  auto m = std::unique_ptr<Machine>(new Machine(std::move(parts)));
   load_program(m->program_, *data);
   m->base_ = data;
   return m;
