@@ -257,10 +257,10 @@ GuestCall call(std::string f, std::vector<Value> args = {}) { return GuestCall{s
 
 }  // namespace
 
-// Calls a case is sure to hold one of (focus_calls()[i] inserted at a random place): every fault kind
+// The focus of a case, which it is sure to hold (inserted at a random place): every fault kind
 // and every edge page no other call writes, so the random cases cover each far more often than the
-// weights alone would (model_coverage_test.cpp). A call has no precondition, so inserting one keeps
-// the sequence valid.
+// weights alone would (model_coverage_test.cpp). A call has no precondition of its own, but one that
+// poisons may break a later command's (gen_model_case then appends it instead).
 static std::vector<GuestCall> focus_calls() {
   std::vector<GuestCall> out = edge_page_calls();
   for (GuestCall f : {call("Abort", {Value{int32_t{3}}, Value{std::string("focus")}}), call("Ud2"), call("NullDeref"),
@@ -270,21 +270,58 @@ static std::vector<GuestCall> focus_calls() {
   return out;
 }
 
+// Appends what makes a second sandbox current-selectable, then Select or Drop (the commands that need
+// two sandboxes, rare otherwise); where no second sandbox can be had, Select of the only one, or no Drop.
+void append_select_or_drop(ModelCommands& commands, bool drop) {
+  Model m;
+  for (const auto& c : commands) c->apply(m);
+  ModelCommands tail;
+  if (m.sandboxes.size() < 2) {
+    if (m.snapshots.empty()) {
+      if (m.sandboxes[m.current].poisoned) {  // no second sandbox to be had: Select of the only one
+        if (!drop) commands.push_back(std::make_shared<Select>(0));
+        return;
+      }
+      tail.push_back(std::make_shared<TakeSnapshot>());
+    }
+    tail.push_back(std::make_shared<NewSandbox>(false, 0, false));  // two sandboxes now, the new one current
+  }
+  if (drop) {
+    tail.push_back(std::make_shared<Drop>(0));
+  } else {
+    tail.push_back(std::make_shared<Select>(0));
+  }
+  ModelCommands out = commands;
+  out.insert(out.end(), tail.begin(), tail.end());
+  if (rc::state::isValidSequence(out, Model{})) commands = std::move(out);
+}
+
 rc::Gen<ModelCommands> gen_model_case() {
   auto random = gen::withSize([](int size) {
     return gen::resize(kMaxCommands - 1, rc::state::gen::commands(Model{}, [size](const Model& m) {
                          return gen::resize(size, gen_command(m));
                        }));
   });
+  // The focus: one of focus_calls(), or Select, or Drop.
   const std::vector<GuestCall> focus = focus_calls();
   return gen::mapcat(random, [focus](ModelCommands commands) {
-    return gen::map(gen::noShrink(gen::pair(uniform<size_t>(0, focus.size()), uniform<size_t>(0, commands.size() + 1))),
-                    [commands, focus](std::pair<size_t, size_t> pick) {
-                      ModelCommands out = commands;
-                      out.insert(out.begin() + static_cast<long>(pick.second),
-                                 std::make_shared<Call>(focus[pick.first]));
-                      return out;
-                    });
+    return gen::map(
+        gen::noShrink(gen::pair(uniform<size_t>(0, focus.size() + 2), uniform<size_t>(0, commands.size() + 1))),
+        [commands, focus](std::pair<size_t, size_t> pick) {
+          ModelCommands out = commands;
+          if (pick.first >= focus.size()) {
+            append_select_or_drop(out, pick.first == focus.size() + 1);
+            return out;
+          }
+          out.insert(out.begin() + static_cast<long>(pick.second), std::make_shared<Call>(focus[pick.first]));
+          // A poisoning call changes what later commands may do (a snapshot of a poisoned sandbox adds
+          // none): where it would break a later precondition, it goes last.
+          if (!rc::state::isValidSequence(out, Model{})) {
+            out = commands;
+            out.push_back(std::make_shared<Call>(focus[pick.first]));
+          }
+          return out;
+        });
   });
 }
 

@@ -65,9 +65,9 @@ std::set<std::string> model_tags(const ModelCommands& commands) {
   return seen;
 }
 
+// Every command kind, fault kind and edge page.
 std::string model_missing(const std::set<std::string>& seen) {
-  return missing(seen, kCommandKinds, "") + missing(seen, kFaults, "") + missing(seen, kEdges, "") +
-         missing(seen, calls_of(kFunctions), "");
+  return missing(seen, kCommandKinds, "") + missing(seen, kFaults, "") + missing(seen, kEdges, "");
 }
 
 TEST(ModelCoverage, TheFixedModelCasesHoldEveryKind) {
@@ -75,10 +75,14 @@ TEST(ModelCoverage, TheFixedModelCasesHoldEveryKind) {
   for (const ModelCommands& c : fixed_model_cases()) {
     for (const std::string& t : model_tags(c)) seen.insert(t);
   }
-  EXPECT_EQ(model_missing(seen), "") << "the fixed cases of the stateful model miss these";
+  EXPECT_EQ(model_missing(seen) + missing(seen, calls_of(kFunctions), ""), "")
+      << "the fixed cases of the stateful model miss these";
 }
 
+// Each seed: every command kind, fault kind and edge page; the seeds together: every function too
+// (a function of weight 1 in ~35 may miss one seed's cases; it cannot miss them all unless dropped).
 TEST(ModelCoverage, EverySeedsFastModeCasesHoldEveryKind) {
+  std::set<std::string> all;
   for (uint64_t seed : kSeeds) {
     rc::Random random(seed);
     std::set<std::string> seen;
@@ -89,20 +93,28 @@ TEST(ModelCoverage, EverySeedsFastModeCasesHoldEveryKind) {
     }
     EXPECT_EQ(model_missing(seen), "") << "seed " << seed << ": " << SNAPVM_MODEL_CASES
                                        << " cases of the stateful model miss these";
+    all.insert(seen.begin(), seen.end());
   }
+  EXPECT_EQ(missing(all, calls_of(kFunctions), ""), "") << "no seed's cases hold these functions";
 }
 
+// Every fault kind in R and in Q; every edge page in P (before the snapshot) or in R (between snapshot
+// and restore: what restore undoes).
 std::string sequences_missing(const std::set<std::string>& seen) {
   std::string out = missing(seen, kFaults, "R:") + missing(seen, kFaults, "Q:");
-  // Edge pages: in P (before the snapshot) or in R (between snapshot and restore: what restore undoes).
   for (const std::string& e : kEdges) {
     if (!seen.count("P:" + e) && !seen.count("R:" + e)) out += "  P or R:" + e + "\n";
   }
+  return out;
+}
+
+// Every function P may call (none that fails) in P, and every function in R.
+std::string sequences_missing_functions(const std::set<std::string>& seen) {
   std::vector<std::string> state_functions;
   for (const std::string& f : kFunctions) {
     if (f != "Abort" && f != "Ud2" && f != "NullDeref") state_functions.push_back(f);
   }
-  return out + missing(seen, calls_of(state_functions), "P:") + missing(seen, calls_of(kFunctions), "R:");
+  return missing(seen, calls_of(state_functions), "P:") + missing(seen, calls_of(kFunctions), "R:");
 }
 
 TEST(ModelCoverage, TheFixedEquivalenceCasesHoldEveryKind) {
@@ -117,6 +129,7 @@ TEST(ModelCoverage, TheFixedEquivalenceCasesHoldEveryKind) {
 }
 
 TEST(ModelCoverage, EverySeedsFastModeSequencesHoldEveryKind) {
+  std::set<std::string> all;
   for (uint64_t seed : kSeeds) {
     rc::Random random(seed);
     std::set<std::string> seen;
@@ -128,7 +141,9 @@ TEST(ModelCoverage, EverySeedsFastModeSequencesHoldEveryKind) {
     }
     EXPECT_EQ(sequences_missing(seen), "")
         << "seed " << seed << ": " << SNAPVM_EQUIVALENCE_CASES << " cases of the equivalence property miss these";
+    all.insert(seen.begin(), seen.end());
   }
+  EXPECT_EQ(sequences_missing_functions(all), "") << "no seed's cases hold these functions";
 }
 
 // The check itself can fail: a generator without one kind is caught (here: the tags of the fixed
