@@ -142,6 +142,17 @@ Outcome predict(SandboxState& s, const GuestCall& c) {
     for (uint64_t i = 0; i < pages; ++i) ++g.buffer[i * abi::kPageSize];
     return ok(Value{pages});
   }
+  if (f == "WriteEdgePage") {  // a byte nothing reads: invisible to calls, seen only in the pages
+    const uint32_t kind = std::get<uint32_t>(arg(0));
+    const bool last = std::get<bool>(arg(1));
+    if (kind < 3 || kind > 6 || (kind == 5 && !last)) {
+      s.poisoned = true;
+      Outcome o = error(ErrorCode::kGuestAbort);
+      o.guest_code = 14;
+      return o;
+    }
+    return ok(Value{});
+  }
   if (f == "Add") {
     auto a = static_cast<uint32_t>(std::get<int32_t>(arg(0))), b = static_cast<uint32_t>(std::get<int32_t>(arg(1)));
     return ok(Value{static_cast<int32_t>(a + b)});
@@ -218,6 +229,9 @@ rc::Gen<GuestCall> gen_state_call() {
                      return call("CallHostAdd", {Value{p.first}, Value{p.second}});
                    })},
       {1, gen::map(text, [](Value v) { return call("CallHostEcho", {std::move(v)}); })},
+      // The edge pages no other call writes (the heap's last page, the stack's lowest, the input and
+      // output buffers' last; their first pages every call writes, the heap's first BufferFill).
+      {2, gen::map(gen::elementOf(edge_page_calls()), [](GuestCall c) { return c; })},
       // Divide(non-zero) once raised #DE (KvmRegressions.SampleGuestDividesByNonZero keeps it).
       {1, gen::map(gen::suchThat(gen::arbitrary<int32_t>(), [](int32_t d) { return d != 0; }),
                    [](int32_t d) { return call("Divide", {Value{d}}); })},
@@ -236,6 +250,16 @@ rc::Gen<GuestCall> gen_any_call() {
       {1, gen::just(call("NullDeref"))},
       {1, gen::just(call("Divide", {Value{int32_t{0}}}))},
   });
+}
+
+std::vector<GuestCall> edge_page_calls() {
+  std::vector<GuestCall> out;
+  for (uint32_t kind : {3u, 4u, 6u}) {
+    out.push_back(call("WriteEdgePage", {Value{kind}, Value{false}}));
+    out.push_back(call("WriteEdgePage", {Value{kind}, Value{true}}));
+  }
+  out.push_back(call("WriteEdgePage", {Value{uint32_t{5}}, Value{true}}));
+  return out;
 }
 
 std::vector<GuestCall> observe_calls() {

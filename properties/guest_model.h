@@ -69,6 +69,9 @@ rc::Gen<GuestCall> gen_state_call();
 // Those, plus calls that fail and poison the sandbox: Abort, Ud2, NullDeref, Divide(0), TouchPages
 // past the buffer.
 rc::Gen<GuestCall> gen_any_call();
+// WriteEdgePage of each edge page no other call writes (gen_state_call draws them): input, output and
+// stack first and last, heap last.
+std::vector<GuestCall> edge_page_calls();
 // Reads the whole observable state: GetGlobal, BufferChecksum, GetMxcsr, Increment (counter + 1).
 std::vector<GuestCall> observe_calls();
 

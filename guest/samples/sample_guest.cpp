@@ -133,6 +133,93 @@ WireValue guest_abort(const WireValue* a, uint8_t) {
   abort(a[0].i32, message);
 }
 
+// ---- vCPU and memory state a restore must bring back (engine/sandbox/restore_exact_test.cpp) ------
+// Each leaves its state set after the call returns, where the compiled code around it does not touch it.
+// Loads the x87 control word and pushes `value` on the x87 stack (left there: the guest uses no x87).
+WireValue set_x87(const WireValue* a, uint8_t) {
+  const uint16_t cw = static_cast<uint16_t>(a[0].u32);
+  const double value = a[1].f64;
+  asm volatile("fldcw %0\n\tfldl %1" : : "m"(cw), "m"(value) : "memory");
+  return make_void();
+}
+// Leaves `pattern` (+ i) in the low quadword of xmm8..xmm15, which the guest's compiled code leaves alone.
+WireValue set_high_xmm(const WireValue* a, uint8_t) {
+  const uint64_t p = a[0].u64;
+  asm volatile(
+      "movq %0, %%xmm8\n\tincq %0\n\tmovq %0, %%xmm9\n\tincq %0\n\tmovq %0, %%xmm10\n\tincq %0\n\t"
+      "movq %0, %%xmm11\n\tincq %0\n\tmovq %0, %%xmm12\n\tincq %0\n\tmovq %0, %%xmm13\n\tincq %0\n\t"
+      "movq %0, %%xmm14\n\tincq %0\n\tmovq %0, %%xmm15"
+      :
+      : "r"(p)
+      : "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+  return make_void();
+}
+// Loads the null selector into FS and GS (allowed at CPL 3 in long mode; the guest uses neither).
+WireValue null_fs_gs(const WireValue*, uint8_t) {
+  asm volatile("mov %0, %%fs\n\tmov %0, %%gs" : : "r"(0) : "memory");
+  return make_void();
+}
+// Inverts the byte at each address the bytes hold (little-endian u64s), then sets the RFLAGS bits
+// `rflags_bits` has of AC and ID (ring 3 may; with CR0.AM clear AC checks nothing). Both at once, as the
+// last call before a snapshot or restore: each call starts from fresh RFLAGS, and later calls could
+// use the bytes flipped (e.g. the first and last page of every region the guest may write).
+WireValue flip_bytes(const WireValue* a, uint8_t) {
+  const uint64_t n = a[0].span.size / 8;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t address = 0;
+    __builtin_memcpy(&address, a[0].span.data + i * 8, 8);
+    auto* p = reinterpret_cast<volatile uint8_t*>(address);
+    *p = static_cast<uint8_t>(~*p);
+  }
+  const uint64_t bits = a[1].u64 & 0x240000;
+  asm volatile("pushfq\n\torq %0, (%%rsp)\n\tpopfq" : : "r"(bits) : "cc", "memory");
+  return make_u64(n);
+}
+// Changes one byte of the first or the last page of a region the PEB describes (kind: 3 input, 4 output,
+// 5 heap, 6 stack as in RegionKind), where nothing reads it before writing it: the first page's last
+// byte, the last page's first byte. The heap's first page holds the allocator's first block, so only
+// its last page is offered. Invisible to later calls; only a snapshot's pages (or a restore that
+// missed the page) can tell. Abort 14 for another kind.
+WireValue write_edge_page(const WireValue* a, uint8_t) {
+  const auto* peb = reinterpret_cast<const snapvm::abi::Peb*>(snapvm::abi::kPebAddress);
+  using snapvm::abi::kPageSize;
+  uint64_t base = 0, size = 0;
+  switch (a[0].u32) {
+    case 3:
+      base = peb->input_base, size = peb->input_size;
+      break;
+    case 4:
+      base = peb->output_base, size = peb->output_size;
+      break;
+    case 5:
+      base = a[1].boolean != 0 ? peb->heap_base : 0, size = peb->heap_size;
+      break;
+    case 6:
+      base = peb->stack_base, size = peb->stack_size;
+      break;
+    default:
+      break;
+  }
+  if (base == 0 || size < 2 * kPageSize) abort(14, "no such edge page");
+  auto* p = reinterpret_cast<volatile uint8_t*>(a[1].boolean != 0 ? base + size - kPageSize : base + kPageSize - 1);
+  *p = static_cast<uint8_t>(*p + 1);
+  return make_void();
+}
+// Loads every general register but RSP with `pattern` + its index (rax 0, rbx 1, ... r15 15 holds the
+// address), then reads `address`: a #PF there leaves CR2 = address and the registers as loaded.
+[[noreturn]] WireValue fault_with_registers(const WireValue* a, uint8_t) {
+  asm volatile(
+      "push %1\n\tpush %0\n\tpop %%r14\n\tpop %%r15\n\t"
+      "lea 0(%%r14), %%rax\n\tlea 1(%%r14), %%rbx\n\tlea 2(%%r14), %%rcx\n\tlea 3(%%r14), %%rdx\n\t"
+      "lea 4(%%r14), %%rsi\n\tlea 5(%%r14), %%rdi\n\tlea 7(%%r14), %%rbp\n\tlea 8(%%r14), %%r8\n\t"
+      "lea 9(%%r14), %%r9\n\tlea 10(%%r14), %%r10\n\tlea 11(%%r14), %%r11\n\tlea 12(%%r14), %%r12\n\t"
+      "lea 13(%%r14), %%r13\n\tmovb (%%r15), %%al\n\tud2"
+      :
+      : "r"(a[0].u64), "r"(a[1].u64)
+      : "memory");
+  __builtin_unreachable();
+}
+
 }  // namespace
 
 extern "C" void guest_main() {
@@ -166,6 +253,12 @@ extern "C" void guest_main() {
   register_function("StackOverflow", stack_overflow, VT::kU64);
   register_function("Spin", spin, VT::kVoid);
   register_function("Abort", guest_abort, VT::kVoid, VT::kI32, VT::kString);
+  register_function("SetX87", set_x87, VT::kVoid, VT::kU32, VT::kF64);
+  register_function("SetHighXmm", set_high_xmm, VT::kVoid, VT::kU64);
+  register_function("NullFsGs", null_fs_gs, VT::kVoid);
+  register_function("FlipBytes", flip_bytes, VT::kU64, VT::kBytes, VT::kU64);
+  register_function("WriteEdgePage", write_edge_page, VT::kVoid, VT::kU32, VT::kBool);
+  register_function("FaultWithRegisters", fault_with_registers, VT::kU64, VT::kU64, VT::kU64);
 
   require_host_function("HostAdd", VT::kI64, VT::kI64, VT::kI64);
   require_host_function("HostEcho", VT::kString, VT::kString);
