@@ -28,7 +28,7 @@ SNAPVM_FORMAT_TRIPWIRE(kFormatVersion == 2 && kMinFormatVersion == 1,
                        "kFormatVersion (update every pin below with it)");
 SNAPVM_FORMAT_TRIPWIRE(kChunkDescriptorSize == 24 && kChunkEntryBytes == 40,
                        "format 2's chunk descriptor and entry sizes");
-SNAPVM_FORMAT_TRIPWIRE(kDigestChunkSize == 64 * 1024 && kMaxDigestChunkSize == 16 * 1024 * 1024,
+SNAPVM_FORMAT_TRIPWIRE(kDigestChunkSize == (uint64_t{64} << 10) && kMaxDigestChunkSize == (uint64_t{16} << 20),
                        "format 2's chunk sizes (written, and the largest read)");
 SNAPVM_FORMAT_TRIPWIRE(kMagic.size() == 8 && magic_is("\x89SNAPVM\n"), "the file magic");
 
