@@ -48,6 +48,13 @@ struct Peb {
   uint64_t stack_base;  // lowest address; the stack grows down from stack_base + stack_size
   uint64_t stack_size;
   uint64_t dispatch;  // guest's dispatch entry, set by the guest before it signals kInitialised
+  // Coverage, announced by a guest built with coverage (snapvm_add_guest COVERAGE, abi/coverage.h) before it
+  // signals kInitialised; all zero in a guest without it (and in guests built before these fields existed:
+  // the PEB page is zero past `dispatch`). Guest addresses, checked by the host against the guest's memory.
+  uint64_t coverage_counters;       // 8-bit counters, one per instrumented edge (or hashed edge)
+  uint64_t coverage_counters_size;  // bytes
+  uint64_t coverage_pcs;            // PC table: coverage_counters_size pairs {pc, flags} (u64 each); 0: none
+  uint64_t coverage_cmp_log;        // CmpLog (abi/coverage.h): operands of recent comparisons; 0: none
 };
 inline constexpr uint64_t kPebMagic = 0x31424550564e5053ull;  // "SNPVPEB1"
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "snapvm/abi/coverage.h"
 #include "snapvm/abi/layout.h"
 #include "snapvm/abi/manifest.h"
 #include "snapvm/abi/ports.h"
@@ -33,7 +34,7 @@ SNAPVM_ABI_TRIPWIRE(static_cast<uint16_t>(Port::kFault) == 0x5105, "Port::kFault
 // The PEB (layout.h): where it is, its magic, and every field's offset.
 SNAPVM_ABI_TRIPWIRE(kPebAddress == 0x9000, "kPebAddress");
 SNAPVM_ABI_TRIPWIRE(kPebMagic == 0x31424550564e5053ull, "kPebMagic");
-SNAPVM_ABI_TRIPWIRE(sizeof(Peb) == 88, "sizeof(Peb)");
+SNAPVM_ABI_TRIPWIRE(sizeof(Peb) == 120, "sizeof(Peb)");
 SNAPVM_ABI_TRIPWIRE(offsetof(Peb, magic) == 0, "Peb::magic's offset");
 SNAPVM_ABI_TRIPWIRE(offsetof(Peb, abi_version) == 8, "Peb::abi_version's offset");
 SNAPVM_ABI_TRIPWIRE(offsetof(Peb, reserved) == 12, "Peb::reserved's offset");
@@ -46,6 +47,15 @@ SNAPVM_ABI_TRIPWIRE(offsetof(Peb, output_size) == 56, "Peb::output_size's offset
 SNAPVM_ABI_TRIPWIRE(offsetof(Peb, stack_base) == 64, "Peb::stack_base's offset");
 SNAPVM_ABI_TRIPWIRE(offsetof(Peb, stack_size) == 72, "Peb::stack_size's offset");
 SNAPVM_ABI_TRIPWIRE(offsetof(Peb, dispatch) == 80, "Peb::dispatch's offset");
+// Appended without a version bump: a guest built before them leaves them zero (no coverage).
+SNAPVM_ABI_TRIPWIRE(offsetof(Peb, coverage_counters) == 88, "Peb::coverage_counters's offset");
+SNAPVM_ABI_TRIPWIRE(offsetof(Peb, coverage_counters_size) == 96, "Peb::coverage_counters_size's offset");
+SNAPVM_ABI_TRIPWIRE(offsetof(Peb, coverage_pcs) == 104, "Peb::coverage_pcs's offset");
+SNAPVM_ABI_TRIPWIRE(offsetof(Peb, coverage_cmp_log) == 112, "Peb::coverage_cmp_log's offset");
+// The CmpLog the coverage runtime fills (coverage.h).
+SNAPVM_ABI_TRIPWIRE(sizeof(CmpRecord) == 24 && offsetof(CmpRecord, size) == 16 && offsetof(CmpRecord, pc) == 20,
+                    "CmpRecord's layout");
+SNAPVM_ABI_TRIPWIRE(kCmpLogCapacity == 256 && offsetof(CmpLog, records) == 8, "CmpLog's layout");
 
 // The fixed system area and entry state (layout.h): snapshot registers point into it.
 SNAPVM_ABI_TRIPWIRE(kPageSize == 4096, "kPageSize");
