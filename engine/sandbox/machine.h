@@ -57,6 +57,8 @@ class Machine {
   const Layout& layout() const { return layout_; }
   uint64_t last_restore_pages() const { return last_restore_pages_; }
   DirtyLogMode dirty_log_mode() const { return dirty_.mode(); }
+  // Read-only use (coverage, tests): host writes here bypass the dirty log, so restore would not undo them.
+  const GuestMemory& memory() const { return memory_; }
 
  private:
   explicit Machine(VmParts parts);

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "cli/exit_codes.h"
+#include "cli/fuzz_command.h"
 #include "snapshot/atomic_file.h"
 #include "snapvm/sandbox.h"
 #include "snapvm/snapshot.h"
@@ -18,6 +19,7 @@
 #include "snapvm_harness/campaign.h"
 #include "snapvm_harness/compare.h"
 #include "snapvm_harness/describe.h"
+#include "snapvm_harness/guest_fuzzer.h"
 #include "snapvm_harness/host_stubs.h"
 #include "snapvm_harness/main_job.h"
 #include "snapvm_harness/mutators.h"
@@ -135,6 +137,7 @@ int verify(const std::string& path, bool unchecked, bool progress, bool quiet) {
 struct RunArgs {
   std::string snapshot, function;
   std::vector<std::string> args;
+  std::string input;
   bool unchecked = false;
   double timeout_ms = 0;
   bool json = false;
@@ -149,7 +152,20 @@ int run_snapshot(const RunArgs& a) {
     if (f.name == a.function) fn = &f;
   }
   std::vector<Value> values;
-  if (fn != nullptr) {
+  if (!a.input.empty()) {
+    // An input file (a fuzzer's crash-* for one), split into arguments as `snapvm fuzz` splits its inputs.
+    if (!a.args.empty()) {
+      std::cerr << "snapvm run: give arguments or --input, not both\n";
+      return kExitUsage;
+    }
+    std::ifstream in(a.input, std::ios::binary);
+    if (!in) {
+      std::cerr << "snapvm run: cannot read --input " << a.input << "\n";
+      return kExitIo;
+    }
+    const Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (fn != nullptr) values = harness::split_input(fn->signature, bytes);
+  } else if (fn != nullptr) {
     if (fn->signature.params.size() != a.args.size()) {
       std::cerr << "snapvm run: " << signature_to_string(fn->name, fn->signature) << " takes "
                 << fn->signature.params.size() << " arguments, got " << a.args.size() << "\n";
@@ -332,6 +348,8 @@ CLI::App* add_run(CLI::App& app, RunArgs& a) {
   c->add_option("file", a.snapshot, "Snapshot file")->required();
   c->add_option("function", a.function, "Guest function")->required();
   c->add_option("args", a.args, "Arguments, parsed by the function's signature");
+  c->add_option("--input", a.input, "Arguments from this file's bytes, split as `snapvm fuzz` splits an input")
+      ->check(CLI::ExistingFile);
   c->add_flag("--unchecked", a.unchecked, "Load with from_file_unchecked (no content digest)");
   c->add_option("--timeout-ms", a.timeout_ms, "Call timeout in milliseconds");
   c->add_flag("--json", a.json, "Print result and timings as JSON");
@@ -395,6 +413,7 @@ CLI::App* add_harness(CLI::App& app, harness::MainJobOptions& job) {
 }  // namespace
 
 int run(int argc, char** argv) {
+  if (is_fuzz_command(argc, argv)) return fuzz_command(argc, argv);
   CLI::App app{"snapvm: micro-VM sandboxes on KVM with snapshot files"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "snapvm 0.1.0 (snapshot format 1)");
@@ -412,6 +431,9 @@ int run(int argc, char** argv) {
   auto* mutate_cmd = add_mutate(app, mutants);
   auto* check_cmd = add_check(app, mutants);
   auto* job_cmd = add_harness(app, job);
+  // Listed for --help only: `snapvm fuzz` is taken before CLI11 parses (fuzz_command.h).
+  app.add_subcommand("fuzz", "Fuzz a guest function with libFuzzer, restoring the snapshot between inputs")
+      ->allow_extras();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

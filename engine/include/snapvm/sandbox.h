@@ -30,6 +30,7 @@ namespace snapvm {
 namespace detail {
 class Machine;
 struct InterruptShared;
+struct SandboxAccess;
 }  // namespace detail
 
 enum class LogLevel : uint32_t { kTrace = 0, kDebug = 1, kInfo = 2, kWarn = 3, kError = 4 };
@@ -119,6 +120,7 @@ class MultiUseSandbox {
 
  private:
   friend class UninitializedSandbox;
+  friend struct detail::SandboxAccess;  // in-tree tools (the guest fuzzer reads coverage from guest memory)
   explicit MultiUseSandbox(std::unique_ptr<detail::Machine> m);
   std::unique_ptr<detail::Machine> machine_;
 };

@@ -1,0 +1,156 @@
+// libfuzzer.cpp: a GuestFuzzer's coverage handed to libFuzzer, and one input run the libFuzzer way.
+// libFuzzer's interface is declared weak: this library links into programs without libFuzzer too (the
+// tests), where registering reports that none is there.
+#include "snapvm_harness/libfuzzer.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+// NOLINTBEGIN(bugprone-reserved-identifier,readability-identifier-naming): libFuzzer's names
+extern "C" {
+__attribute__((weak)) void __sanitizer_cov_8bit_counters_init(uint8_t* start, uint8_t* stop);
+__attribute__((weak)) void __sanitizer_cov_pcs_init(const uintptr_t* start, const uintptr_t* stop);
+__attribute__((weak)) void __sanitizer_cov_trace_cmp4(uint32_t a, uint32_t b);
+__attribute__((weak)) void __sanitizer_cov_trace_cmp8(uint64_t a, uint64_t b);
+__attribute__((weak)) void __sanitizer_weak_hook_memcmp(void* caller_pc, const void* s1, const void* s2, size_t n,
+                                                        int result);
+}
+// NOLINTEND(bugprone-reserved-identifier,readability-identifier-naming)
+
+namespace snapvm::harness {
+
+namespace {
+
+// Outcome counters: [0] returned, [1] refused, [2..] a bucket of the returned value. Not coverage, but
+// enough signal for a guest built without it (libFuzzer keeps inputs that reach a new bucket).
+constexpr size_t kOutcomeCounters = 64;
+uint8_t g_outcomes[kOutcomeCounters];
+
+// Made-up PC tables (libFuzzer requires one entry per counter): addresses no host code has.
+constexpr uintptr_t kOutcomePcBase = 0x5eed0000;
+constexpr uintptr_t kGuestPcBase = 0x5eee0000;
+
+std::vector<uintptr_t>& pc_table(size_t pairs, uintptr_t base) {
+  static std::vector<std::unique_ptr<std::vector<uintptr_t>>> tables;  // libFuzzer keeps the pointers
+  auto& t = tables.emplace_back(std::make_unique<std::vector<uintptr_t>>(pairs * 2));
+  for (size_t i = 0; i < pairs; ++i) (*t)[2 * i] = base + i;
+  return *t;
+}
+
+uint64_t value_hash(const Value& v) {
+  uint64_t h = 0xcbf29ce484222325ull ^ v.index();
+  auto mix = [&h](uint8_t b) { h = (h ^ b) * 0x100000001b3ull; };
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, Bytes>) {
+          for (size_t i = 0; i < x.size() && i < 64; ++i) mix(static_cast<uint8_t>(x[i]));
+          for (size_t i = 0; i < 8; ++i) mix(static_cast<uint8_t>(x.size() >> (8 * i)));
+        } else if constexpr (!std::is_same_v<T, std::monostate>) {
+          uint8_t bytes[sizeof(T)];
+          std::memcpy(bytes, &x, sizeof(T));
+          for (uint8_t b : bytes) mix(b);
+        }
+      },
+      v);
+  return h;
+}
+
+// The comparisons the input made, as libFuzzer's hooks would have seen them in host code: 4- and
+// 8-byte ones feed its table of recent compares, every size its table of compared words.
+void feed_comparisons(const abi::CmpLog& log) {
+  const uint32_t n = std::min(log.count, abi::kCmpLogCapacity);
+  for (uint32_t i = 0; i < n; ++i) {
+    const abi::CmpRecord r = log.records[i];
+    if (r.a == r.b || r.size == 0 || r.size > 8) continue;
+    if (r.size == 4 && __sanitizer_cov_trace_cmp4 != nullptr) {
+      __sanitizer_cov_trace_cmp4(static_cast<uint32_t>(r.a), static_cast<uint32_t>(r.b));
+    }
+    if (r.size == 8 && __sanitizer_cov_trace_cmp8 != nullptr) __sanitizer_cov_trace_cmp8(r.a, r.b);
+    if (__sanitizer_weak_hook_memcmp != nullptr) {
+      uint8_t a[8], b[8];
+      for (size_t k = 0; k < 8; ++k) {
+        a[k] = static_cast<uint8_t>(r.a >> (8 * k));
+        b[k] = static_cast<uint8_t>(r.b >> (8 * k));
+      }
+      // The guest site's address stands in for the caller, so sites stay apart in libFuzzer's tables.
+      __sanitizer_weak_hook_memcmp(reinterpret_cast<void*>(uintptr_t{r.pc}), a, b, r.size, 1);
+    }
+  }
+}
+
+}  // namespace
+
+Status register_with_libfuzzer(GuestFuzzer& fuzzer) {
+  if (__sanitizer_cov_8bit_counters_init == nullptr || __sanitizer_cov_pcs_init == nullptr) {
+    return make_error(ErrorCode::kInvalidConfig, "libFuzzer", "this program is not linked with libFuzzer");
+  }
+  static bool registered = false;
+  if (registered) return make_error(ErrorCode::kInvalidConfig, "libFuzzer", "coverage is registered already");
+  registered = true;
+  const auto& outcome_pcs = pc_table(kOutcomeCounters, kOutcomePcBase);
+  __sanitizer_cov_8bit_counters_init(g_outcomes, g_outcomes + kOutcomeCounters);
+  __sanitizer_cov_pcs_init(outcome_pcs.data(), outcome_pcs.data() + outcome_pcs.size());
+  const GuestCoverage& c = fuzzer.coverage();
+  if (!c.enabled()) return {};
+  __sanitizer_cov_8bit_counters_init(c.counters.data(), c.counters.data() + c.counters.size());
+  if (!c.pcs.empty()) {
+    __sanitizer_cov_pcs_init(c.pcs.data(), c.pcs.data() + c.pcs.size());
+  } else {
+    const auto& pcs = pc_table(c.counters.size(), kGuestPcBase);
+    __sanitizer_cov_pcs_init(pcs.data(), pcs.data() + pcs.size());
+  }
+  return {};
+}
+
+std::string crash_line(const GuestFuzzer& fuzzer, const Error& error) {
+  return "==snapvm== crash in " + fuzzer.function().name + ": " + error.to_string();
+}
+
+int libfuzzer_test_one_input(GuestFuzzer& fuzzer, const uint8_t* data, size_t size) {
+  ExecResult r = fuzzer.run({data, size});
+  switch (r.outcome) {
+    case ExecOutcome::kCrash:
+      std::fprintf(stderr, "%s\n", crash_line(fuzzer, *r.error).c_str());
+      std::fflush(stderr);
+      std::abort();  // libFuzzer's SIGABRT handler saves the input as crash-*
+    case ExecOutcome::kRefused:
+      g_outcomes[1] = 1;
+      return -1;
+    case ExecOutcome::kReturned:
+      break;
+  }
+  g_outcomes[0] = 1;
+  g_outcomes[2 + value_hash(r.result) % (kOutcomeCounters - 2)] = 1;
+  if (const abi::CmpLog* log = fuzzer.coverage().cmp_log) feed_comparisons(*log);
+  return 0;
+}
+
+GuestFuzzer* libfuzzer_open(const std::filesystem::path& file, const std::string& function,
+                            const GuestFuzzOptions& options) {
+  static std::unique_ptr<GuestFuzzer> kept;
+  auto f = GuestFuzzer::open(file, function, options);
+  if (!f) {
+    std::cerr << "snapvm fuzz: " << file.string() << ": " << f.error().to_string() << "\n";
+    std::exit(1);
+  }
+  kept = std::make_unique<GuestFuzzer>(std::move(*f));
+  if (auto s = register_with_libfuzzer(*kept); !s) {
+    std::cerr << "snapvm fuzz: " << s.error().to_string() << "\n";
+    std::exit(1);
+  }
+  return kept.get();
+}
+
+std::filesystem::path beside_program(const char* argv0, const std::string& name) {
+  std::error_code ec;
+  auto self = std::filesystem::canonical("/proc/self/exe", ec);
+  if (ec) self = std::filesystem::absolute(argv0);
+  return self.parent_path() / name;
+}
+
+}  // namespace snapvm::harness
