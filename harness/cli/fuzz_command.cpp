@@ -119,9 +119,9 @@ int fuzz_command(int argc, char** argv) {
                  "on outcomes only\n";
   }
   // What libFuzzer sees: our settings first (re-executed children get them back), then the user's.
-  std::vector<std::string> words{argv[0], std::string(kFileFlag) + file, std::string(kFunctionFlag) + function,
-                                 std::string(kTimeoutFlag) +
-                                     std::to_string(static_cast<double>(options.call_timeout.count()) / 1e6)};
+  std::vector<std::string> words{
+      argv[0], std::string(kFileFlag) + file, std::string(kFunctionFlag) + function,
+      std::string(kTimeoutFlag) + std::to_string(static_cast<double>(options.call_timeout.count()) / 1e6)};
   if (!options.verify_digest) words.emplace_back(kUncheckedFlag);
   if (!has_max_len) words.push_back("-max_len=" + std::to_string(std::min<size_t>(4096, g_fuzzer->max_input_size())));
   words.insert(words.end(), passed.begin(), passed.end());

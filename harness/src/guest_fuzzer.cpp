@@ -176,8 +176,8 @@ bool is_crash(const Error& e) {
     case ErrorCode::kGuestProtocol:
     case ErrorCode::kGuestStopped:
     case ErrorCode::kTimeout:
-    case ErrorCode::kWireMalformed:     // the guest's result message is broken
-    case ErrorCode::kReturnMismatch:    // the guest returned another type than it declared
+    case ErrorCode::kWireMalformed:        // the guest's result message is broken
+    case ErrorCode::kReturnMismatch:       // the guest returned another type than it declared
     case ErrorCode::kUnknownHostFunction:  // the guest called a host function it never declared
       return true;
     default:
@@ -237,8 +237,8 @@ Status GuestFuzzer::read_coverage() {
   coverage_ = {};
   if (counters == 0 && size == 0) return {};
   if (size == 0 || size > memory.size()) {
-    return field_error(ErrorCode::kGuestProtocol, "peb.coverage_counters_size", offsetof(abi::Peb, coverage_counters_size),
-                       size, "between 1 and the guest memory size");
+    return field_error(ErrorCode::kGuestProtocol, "peb.coverage_counters_size",
+                       offsetof(abi::Peb, coverage_counters_size), size, "between 1 and the guest memory size");
   }
   coverage_.counters = TRY(memory.range(counters, size, "peb.coverage_counters"));
   if (pcs != 0) {

@@ -56,8 +56,8 @@ bool is_crash(const Error& e);
 
 // The guest's coverage areas, as host views of its memory; empty when it was built without coverage.
 struct GuestCoverage {
-  std::span<uint8_t> counters;         // 8-bit counters, one per (hashed) edge
-  std::span<const uintptr_t> pcs;      // the guest's PC table: counters.size() pairs {pc, flags}; may be empty
+  std::span<uint8_t> counters;     // 8-bit counters, one per (hashed) edge
+  std::span<const uintptr_t> pcs;  // the guest's PC table: counters.size() pairs {pc, flags}; may be empty
   const abi::CmpLog* cmp_log = nullptr;
   bool enabled() const { return !counters.empty(); }
 };
