@@ -27,6 +27,7 @@ constexpr std::string_view kFileFlag = "--snapvm-file=";
 constexpr std::string_view kFunctionFlag = "--snapvm-function=";
 constexpr std::string_view kTimeoutFlag = "--timeout-ms=";
 constexpr std::string_view kUncheckedFlag = "--unchecked";
+constexpr std::string_view kKeepGoingFlag = "--keep-going";
 
 harness::GuestFuzzer* g_fuzzer = nullptr;
 
@@ -35,11 +36,14 @@ int test_one_input(const uint8_t* data, size_t size) {
 }
 
 void usage() {
-  std::cerr << "usage: snapvm fuzz FILE.svm FUNCTION [--timeout-ms=N] [--unchecked] [libFuzzer flags...] [corpus "
+  std::cerr << "usage: snapvm fuzz FILE.svm FUNCTION [--timeout-ms=N] [--unchecked] [--keep-going] [libFuzzer "
+               "flags...] [corpus "
                "dirs or inputs...]\n"
                "  Fuzzes FUNCTION of the guest in FILE.svm with libFuzzer, restoring the snapshot between inputs.\n"
                "  --timeout-ms=N  per-input call time limit (default 1000); past it the input is a crash\n"
                "  --unchecked     load without verifying the content digest\n"
+               "  --keep-going    do not stop at a crash: save the first input of each distinct crash\n"
+               "                  (-artifact_prefix) and go on\n"
                "  Inputs map to the function's parameters as docs/guest-fuzzing.md says. A crash prints\n"
                "  '==snapvm== crash in FUNCTION: ...' and libFuzzer saves the input as crash-*; replay it with\n"
                "  'snapvm fuzz FILE.svm FUNCTION crash-FILE' or 'snapvm run FILE.svm FUNCTION --input crash-FILE'.\n";
@@ -58,7 +62,8 @@ int fuzz_command(int argc, char** argv) {
   std::string file, function;
   harness::GuestFuzzOptions options;
   std::vector<std::string> passed;  // to libFuzzer, after argv[0]
-  bool has_max_len = false;
+  bool has_max_len = false, keep_going = false;
+  std::string artifact_prefix = "./";
   int i = 1;
   if (std::strcmp(argv[1], "fuzz") == 0) {
     if (argc < 4 || std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "-h") == 0) {
@@ -85,8 +90,11 @@ int fuzz_command(int argc, char** argv) {
       options.call_timeout = std::chrono::nanoseconds(static_cast<int64_t>(ms * 1e6));
     } else if (std::string_view(a) == kUncheckedFlag) {
       options.verify_digest = false;
+    } else if (std::string_view(a) == kKeepGoingFlag) {
+      keep_going = true;
     } else {
       if (starts_with(a, "-max_len=")) has_max_len = true;
+      if (starts_with(a, "-artifact_prefix=")) artifact_prefix = a + std::strlen("-artifact_prefix=");
       passed.emplace_back(a);
     }
   }
@@ -123,6 +131,10 @@ int fuzz_command(int argc, char** argv) {
       argv[0], std::string(kFileFlag) + file, std::string(kFunctionFlag) + function,
       std::string(kTimeoutFlag) + std::to_string(static_cast<double>(options.call_timeout.count()) / 1e6)};
   if (!options.verify_digest) words.emplace_back(kUncheckedFlag);
+  if (keep_going) {
+    words.emplace_back(kKeepGoingFlag);
+    harness::keep_going_after_crashes(artifact_prefix);
+  }
   if (!has_max_len) words.push_back("-max_len=" + std::to_string(std::min<size_t>(4096, g_fuzzer->max_input_size())));
   words.insert(words.end(), passed.begin(), passed.end());
   std::vector<char*> args;
@@ -133,6 +145,7 @@ int fuzz_command(int argc, char** argv) {
   return LLVMFuzzerRunDriver(&fuzz_argc, &fuzz_argv, test_one_input);
 #else
   (void)has_max_len;
+  (void)keep_going;
   (void)test_one_input;
   std::cerr << "snapvm fuzz: this snapvm was built without libFuzzer (install libclang-rt-14-dev and reconfigure)\n";
   return kExitFailure;

@@ -121,12 +121,10 @@ std::vector<Value> split_input(const Signature& signature, std::span<const uint8
   for (size_t i = 0; i < signature.params.size(); ++i) {
     const ValueType t = signature.params[i];
     if (!variable_size(t)) continue;
-    const size_t left = pos < input.size() ? input.size() - pos : 0;
-    size_t length = left;
-    if (i != last_variable) {
-      length = std::min<size_t>(read_le(input, pos, 2), pos < input.size() ? input.size() - pos : 0);
-    }
+    size_t length = SIZE_MAX;  // the last takes the rest
+    if (i != last_variable) length = read_le(input, pos, 2);
     const size_t start = std::min(pos, input.size());
+    length = std::min(length, input.size() - start);
     args[i] = variable_from(t, input.subspan(start, length));
     pos = start + length;
   }

@@ -3,12 +3,17 @@
 // tests), where registering reports that none is there.
 #include "snapvm_harness/libfuzzer.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <set>
+#include <tuple>
 #include <vector>
+
+#include "snapshot/atomic_file.h"
 
 // NOLINTBEGIN(bugprone-reserved-identifier,readability-identifier-naming): libFuzzer's names
 extern "C" {
@@ -83,7 +88,62 @@ void feed_comparisons(const abi::CmpLog& log) {
   }
 }
 
+// Keep-going mode: where crash inputs go, and the crashes already saved.
+struct KeepGoing {
+  bool on = false;
+  std::string prefix;
+  using Signature = std::tuple<ErrorCode, uint8_t, uint64_t, int32_t>;
+  std::set<Signature> seen;
+  uint64_t crashes = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+KeepGoing& keep_going() {
+  static KeepGoing k;
+  return k;
+}
+
+KeepGoing::Signature signature_of(const Error& e) {
+  return {e.code, e.fault ? e.fault->vector : uint8_t{0}, e.fault ? e.fault->rip : 0, e.guest_code.value_or(0)};
+}
+
+std::string input_name(std::span<const uint8_t> input) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (uint8_t b : input) h = (h ^ b) * 0x100000001b3ull;
+  char name[32];
+  std::snprintf(name, sizeof name, "crash-%016llx", static_cast<unsigned long long>(h));
+  return name;
+}
+
+void record_crash(const GuestFuzzer& fuzzer, const Error& error, std::span<const uint8_t> input) {
+  KeepGoing& k = keep_going();
+  ++k.crashes;
+  if (!k.seen.insert(signature_of(error)).second) return;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - k.start).count();
+  const std::string path = k.prefix + input_name(input);
+  std::fprintf(stderr, "==snapvm== new crash %zu after %llu runs (%.1f s): %s\n", k.seen.size(),
+               static_cast<unsigned long long>(fuzzer.runs()), seconds, crash_line(fuzzer, error).c_str());
+  if (auto s = detail::write_file_atomically(path, input); !s) {
+    std::fprintf(stderr, "==snapvm== could not save %s: %s\n", path.c_str(), s.error().to_string().c_str());
+  } else {
+    std::fprintf(stderr, "==snapvm== saved %s\n", path.c_str());
+  }
+}
+
 }  // namespace
+
+void keep_going_after_crashes(const std::string& artifact_prefix) {
+  KeepGoing& k = keep_going();
+  k.on = true;
+  k.prefix = artifact_prefix;
+  k.start = std::chrono::steady_clock::now();
+  std::atexit([] {
+    const KeepGoing& kg = keep_going();
+    std::fprintf(stderr, "==snapvm== %zu distinct crash(es) in %llu crashing input(s)\n", kg.seen.size(),
+                 static_cast<unsigned long long>(kg.crashes));
+  });
+}
+
+size_t distinct_crashes() { return keep_going().seen.size(); }
 
 Status register_with_libfuzzer(GuestFuzzer& fuzzer) {
   if (__sanitizer_cov_8bit_counters_init == nullptr || __sanitizer_cov_pcs_init == nullptr) {
@@ -115,6 +175,10 @@ int libfuzzer_test_one_input(GuestFuzzer& fuzzer, const uint8_t* data, size_t si
   ExecResult r = fuzzer.run({data, size});
   switch (r.outcome) {
     case ExecOutcome::kCrash:
+      if (keep_going().on) {
+        record_crash(fuzzer, *r.error, {data, size});
+        return -1;
+      }
       std::fprintf(stderr, "%s\n", crash_line(fuzzer, *r.error).c_str());
       std::fflush(stderr);
       std::abort();  // libFuzzer's SIGABRT handler saves the input as crash-*

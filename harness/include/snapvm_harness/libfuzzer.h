@@ -38,6 +38,14 @@ std::string crash_line(const GuestFuzzer& fuzzer, const Error& error);
 // (libFuzzer does not add it to the corpus); otherwise 0, with the comparisons handed to libFuzzer.
 int libfuzzer_test_one_input(GuestFuzzer& fuzzer, const uint8_t* data, size_t size);
 
+// Keep going after crashes (`snapvm fuzz --keep-going`): a crash no longer aborts; the first input of
+// each distinct crash (same error code and fault vector and RIP, or abort code) is saved as
+// `<artifact_prefix>crash-<16 hex>` and announced with "==snapvm== new crash N after R runs (S s): ...";
+// crashing inputs stay out of the corpus. At exit a line sums up the distinct crashes.
+void keep_going_after_crashes(const std::string& artifact_prefix);
+// The distinct crash signatures seen so far in keep-going mode.
+size_t distinct_crashes();
+
 // For LLVMFuzzerInitialize: opens and registers, or prints why not and exits with status 1.
 GuestFuzzer* libfuzzer_open(const std::filesystem::path& file, const std::string& function,
                             const GuestFuzzOptions& options = {});
