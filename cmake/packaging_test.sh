@@ -145,9 +145,14 @@ deb)
   step "dpkg -x into $work/root"
   dpkg -x "$deb" "$work/root"
   check_files "$work/root/usr"
-  step "configure and build examples/consumer against the unpacked package"
+  # The package holds the files of the install `consumer` checked (check_files above), against which every
+  # consumer target was built and run: here the host program, the guest and a GoogleTest suite show the
+  # package's own paths work (config, include dirs, libraries, the guest toolchain file), at a third of the cost.
+  step "configure examples/consumer against the unpacked package; build its host program, guest and unit test"
   configure_consumer "$work/root/usr" "$work/consumer" "$src"
-  cmake --build "$work/consumer" -j "$(nproc)" || die "the consumer does not build against the .deb"
+  cmake --build "$work/consumer" -j "$(nproc)" --target consumer_host counter_guest consumer_unit_test ||
+    die "the consumer does not build against the .deb"
+  "$work/consumer/consumer_unit_test" >"$work/unit_test.log" 2>&1 || { cat "$work/unit_test.log"; die "consumer_unit_test"; }
   echo "deb: ok"
   ;;
 *)

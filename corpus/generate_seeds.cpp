@@ -179,6 +179,12 @@ Seeds make_seeds(const Bytes& sample_elf, const Bytes& sample_exec_elf) {
   value["f64"] = text(7, "-1e308");
   value["string"] = text(8, "hello");
   value["bytes"] = text(9, "deadbeef");
+
+  // guest_tlv: ParseRecords inputs (guest/samples/tlv_guest.cpp), trivial on purpose: the planted bugs
+  // are for the fuzzer to find (corpus/planted/guest_tlv/ holds the inputs that trigger them).
+  auto& tlv = s["guest_tlv"];
+  tlv["skipped-record"] = snapvm::Bytes{0x00, 0x02, 'h', 'i'};
+  tlv["two-records"] = snapvm::Bytes{0x07, 0x01, 0x00, 0x09, 0x00};
   return s;
 }
 }  // namespace

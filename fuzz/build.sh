@@ -4,6 +4,7 @@
 #
 # Reads  $CC $CXX $CFLAGS $CXXFLAGS $LIB_FUZZING_ENGINE $OUT, and $SRC/$WORK if set.
 # Writes $OUT/<target>                   the fuzzer (targets listed in fuzz/targets.txt)
+#        $OUT/<guest>[.svm]              a guest-code target's guest ELF (and its snapshot, where KVM is)
 #        $OUT/<target>_seed_corpus.zip   corpus/seeds/<dir>, corpus/regressions/<target>, golden files
 #        $OUT/<target>.dict              the dictionary named in corpus/<target>.options
 #        $OUT/<target>.options           corpus/<target>.options, with dict = <target>.dict
@@ -29,13 +30,21 @@ env -u CFLAGS -u CXXFLAGS -u LDFLAGS cmake -S "$src" -B "$build" -G Ninja \
   -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSNAPVM_BUILD_FUZZERS=ON -DSNAPVM_BUILD_TESTS=OFF -DSNAPVM_BUILD_BENCHES=OFF -DSNAPVM_BUILD_PROPERTIES=OFF \
   -DSNAPVM_WERROR=OFF -DSNAPVM_FUZZ_COMPILE_FLAGS="$fuzz_flags" -DSNAPVM_FUZZ_ENGINE_FLAGS="$LIB_FUZZING_ENGINE"
-env -u CFLAGS -u CXXFLAGS -u LDFLAGS cmake --build "$build" --target snapvm_fuzzers -j "$(nproc)"
+env -u CFLAGS -u CXXFLAGS -u LDFLAGS cmake --build "$build" --target snapvm_fuzzers snapvm_cli -j "$(nproc)"
 
 # "[libfuzzer]" key of corpus/<target>.options, or empty.
 option() { sed -n "/^\[libfuzzer\]/,/^\[/{s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*\(.*[^[:space:]]\)[[:space:]]*$/\1/p}" "$1"; }
 
-grep -E '^[a-z]' "$src/fuzz/targets.txt" | while read -r name seeds _; do
+grep -E '^[a-z]' "$src/fuzz/targets.txt" | while read -r name seeds labels; do
   cp "$build/fuzz/${name}_fuzzer" "$OUT/$name"
+  # A guest-code target ships its guest ELF beside it; it bakes <guest>.svm from it on first start
+  # (baking needs KVM, which build machines may lack), or uses the .svm when one is there.
+  guest=$(sed -n 's/.*guest=\([^ ]*\).*/\1/p' <<<"$labels")
+  if [ -n "$guest" ]; then
+    cp "$build/guest/$guest" "$OUT/$guest"
+    rm -f "$OUT/$guest.svm"
+    if [ -w /dev/kvm ]; then "$build/harness/snapvm" bake "$OUT/$guest" -o "$OUT/$guest.svm" || rm -f "$OUT/$guest.svm"; fi
+  fi
   zip_dir=$(mktemp -d)
   cp -r "$src/corpus/seeds/$seeds/." "$zip_dir/"
   find "$src/corpus/regressions/$name" -type f ! -name .gitkeep -exec cp {} "$zip_dir/" \;

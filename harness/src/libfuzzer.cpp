@@ -13,7 +13,10 @@
 #include <tuple>
 #include <vector>
 
+#include <unistd.h>
+
 #include "snapshot/atomic_file.h"
+#include "snapvm_harness/host_stubs.h"
 
 // NOLINTBEGIN(bugprone-reserved-identifier,readability-identifier-naming): libFuzzer's names
 extern "C" {
@@ -196,18 +199,57 @@ int libfuzzer_test_one_input(GuestFuzzer& fuzzer, const uint8_t* data, size_t si
 
 GuestFuzzer* libfuzzer_open(const std::filesystem::path& file, const std::string& function,
                             const GuestFuzzOptions& options) {
-  static std::unique_ptr<GuestFuzzer> kept;
+  static std::unique_ptr<GuestFuzzer> kept;  // lives until exit: libFuzzer holds its counters
   auto f = GuestFuzzer::open(file, function, options);
   if (!f) {
-    std::cerr << "snapvm fuzz: " << file.string() << ": " << f.error().to_string() << "\n";
+    const bool no_kvm = f.error().code == ErrorCode::kKvmUnavailable;
+    std::cerr << "snapvm fuzz: " << (no_kvm ? "needs /dev/kvm: " : "") << file.string() << ": "
+              << f.error().to_string() << "\n";
     std::exit(1);
   }
   kept = std::make_unique<GuestFuzzer>(std::move(*f));
-  if (auto s = register_with_libfuzzer(*kept); !s) {
+  if (auto s = register_with_libfuzzer(*kept); !s && __sanitizer_cov_8bit_counters_init != nullptr) {
     std::cerr << "snapvm fuzz: " << s.error().to_string() << "\n";
     std::exit(1);
   }
   return kept.get();
+}
+
+namespace {
+
+Status bake_guest(const std::filesystem::path& elf, const std::filesystem::path& file) {
+  MultiUseSandbox sandbox = TRY(SandboxBuilder::from_elf(elf).host_functions(sample_host_functions()).build());
+  Snapshot snapshot = TRY(sandbox.snapshot());
+  return snapshot.to_file(file);
+}
+
+}  // namespace
+
+GuestFuzzer* libfuzzer_open_guest(int argc, char** argv, const std::string& guest, const std::string& function,
+                                  const GuestFuzzOptions& options) {
+  std::string prefix = "./";
+  bool keep = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--keep-going") keep = true;
+    if (a.starts_with("-artifact_prefix=")) prefix = std::string(a.substr(std::strlen("-artifact_prefix=")));
+  }
+  if (keep) keep_going_after_crashes(prefix);
+  std::filesystem::path file = beside_program(argv[0], guest + ".svm");
+  if (!std::filesystem::exists(file)) {
+    const std::filesystem::path elf = beside_program(argv[0], guest);
+    if (::access(file.parent_path().c_str(), W_OK) != 0) {
+      file = std::filesystem::temp_directory_path() / (guest + "-" + std::to_string(::getpid()) + ".svm");
+    }
+    if (auto s = bake_guest(elf, file); !s) {
+      const bool no_kvm = s.error().code == ErrorCode::kKvmUnavailable;
+      std::cerr << "snapvm fuzz: " << (no_kvm ? "needs /dev/kvm: " : "") << "baking " << elf.string() << ": "
+                << s.error().to_string() << "\n";
+      std::exit(1);
+    }
+    std::cerr << "snapvm fuzz: baked " << file.string() << " from " << elf.string() << "\n";
+  }
+  return libfuzzer_open(file, function, options);
 }
 
 std::filesystem::path beside_program(const char* argv0, const std::string& name) {

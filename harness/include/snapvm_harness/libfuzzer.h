@@ -46,9 +46,16 @@ void keep_going_after_crashes(const std::string& artifact_prefix);
 // The distinct crash signatures seen so far in keep-going mode.
 size_t distinct_crashes();
 
-// For LLVMFuzzerInitialize: opens and registers, or prints why not and exits with status 1.
+// For LLVMFuzzerInitialize: opens and registers (where libFuzzer is linked: a replay build runs the
+// inputs without it), or prints why not and exits with status 1 ("needs /dev/kvm: ..." without KVM).
+// `--keep-going` among argv turns on keep_going_after_crashes (with -artifact_prefix= if given).
 GuestFuzzer* libfuzzer_open(const std::filesystem::path& file, const std::string& function,
                             const GuestFuzzOptions& options = {});
+// The same for a fuzz target shipped with its guest (fuzz/build.sh lays them out so): opens
+// `<guest>.svm` beside the program, or, when it is missing, bakes it first from the guest ELF `<guest>`
+// beside the program (into $TMPDIR if that directory is read-only). Reads --keep-going from argv.
+GuestFuzzer* libfuzzer_open_guest(int argc, char** argv, const std::string& guest, const std::string& function,
+                                  const GuestFuzzOptions& options = {});
 // `name` in the directory of the running program (argv[0]), where build.sh puts a target's .svm file.
 std::filesystem::path beside_program(const char* argv0, const std::string& name);
 
