@@ -12,10 +12,12 @@ set(SNAPVM_INSTALL_DATADIR ${CMAKE_INSTALL_DATADIR}/snapvm)
 set_target_properties(snapvm_abi PROPERTIES EXPORT_NAME abi)
 set_target_properties(snapvm_harness PROPERTIES EXPORT_NAME harness)
 set_target_properties(snapvm_guest_runtime PROPERTIES EXPORT_NAME guest_runtime)
+set_target_properties(snapvm_guest_coverage PROPERTIES EXPORT_NAME guest_coverage)
 get_target_property(snapvm_blake3_includes snapvm_blake3 INTERFACE_INCLUDE_DIRECTORIES)
 set_target_properties(snapvm_blake3 PROPERTIES EXPORT_NAME blake3
                       INTERFACE_INCLUDE_DIRECTORIES "$<BUILD_INTERFACE:${snapvm_blake3_includes}>")
 install(TARGETS snapvm snapvm_abi snapvm_blake3 snapvm_harness snapvm_guest_runtime
+                snapvm_guest_coverage
         EXPORT snapvmTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

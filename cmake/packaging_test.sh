@@ -15,6 +15,7 @@ step() { printf '\n== %s\n' "$*"; }
 check_files() {
   local p=$1 f
   for f in bin/snapvm lib/libsnapvm.a lib/libsnapvm_blake3.a lib/libsnapvm_harness.a lib/libsnapvm_guest_runtime.a \
+           lib/libsnapvm_guest_coverage.a \
            include/snapvm/snapvm.h include/snapvm/error_codes.def include/snapvm/detail/typed_host_function.h \
            include/snapvm/abi/wire.h include/snapvm/abi/manifest.h include/snapvm_guest.h \
            include/snapvm_harness/roundtrip.h include/snapvm_harness/mutators.h include/snapvm_harness/campaign.h \

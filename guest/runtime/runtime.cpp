@@ -124,6 +124,9 @@ using namespace snapvm;         // NOLINT: runtime entry points below are extern
 using namespace snapvm::guest;  // NOLINT
 
 extern "C" void snapvm_dispatch_entry();
+// Defined by the coverage runtime (coverage.cpp, snapvm_guest_coverage), which only coverage builds link:
+// announces the coverage areas in the PEB. Absent (null) in a plain guest, whose PEB coverage fields stay zero.
+extern "C" void snapvm_coverage_announce(abi::Peb* peb) __attribute__((weak));
 
 extern "C" [[noreturn]] void snapvm_runtime_start(abi::Peb* peb) {
   g_peb = peb;
@@ -131,6 +134,7 @@ extern "C" [[noreturn]] void snapvm_runtime_start(abi::Peb* peb) {
   guest_main();
   publish_manifest();
   peb->dispatch = reinterpret_cast<uint64_t>(&snapvm_dispatch_entry);
+  if (snapvm_coverage_announce != nullptr) snapvm_coverage_announce(peb);
   for (;;) {
     signal_host(abi::Port::kInitialised);
     asm volatile("ud2");
