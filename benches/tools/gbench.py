@@ -272,6 +272,17 @@ def _ratios() -> list[Ratio]:
                    lambda ms: (ms[m1].counters["private_dirty_per_sandbox_kib"]
                                - ms[m0].counters["private_dirty_per_sandbox_kib"]) / (1024 * 4.0),
                    ("<=", 1.5), "lower", f"(private({m1}) - private({m0})) / (1024 pages x 4 KiB)"))
+    # Fuzzing from a snapshot (guest_fuzz_bench): an exec is a restore of what the last input dirtied plus
+    # one call; against the same call on a live sandbox that is never restored, and across heap sizes.
+    a, b = "fuzz/exec/dirty:1/heap:4M", "fuzz/bare_call/dirty:1/heap:4M"
+    r.append(Ratio("exec_vs_bare_call", "fuzzing exec (restore + call, 1 page dirtied) / the bare call on a live sandbox",
+                   [a, b], _div(_t(a), _t(b)), ("<=", 2.0), "lower", f"t({a}) / t({b})"))
+    a, b = "fuzz/exec/dirty:256/heap:256M", "fuzz/exec/dirty:256/heap:4M"
+    r.append(Ratio("exec_dirty256_heap", "fuzzing exec dirtying 256 pages, 256 MiB heap / 4 MiB heap", [a, b],
+                   _div(_t(a), _t(b)), ("<=", 1.3), "lower", f"t({a}) / t({b})"))
+    a, b = "fuzz/exec/dirty:256/heap:4M", "fuzz/exec/dirty:1/heap:4M"
+    r.append(Ratio("exec_vs_dirty/4M", "fuzzing exec dirtying 256 pages / 1 page, 4 MiB heap", [a, b],
+                   _div(_t(a), _t(b)), None, None, f"t({a}) / t({b}) (grows with the pages: informational)"))
     a, b = "call/host_add", "call/add"
     r.append(Ratio("host_call_vs_call", "host-call round trip / plain guest call", [a, b], _div(_t(a), _t(b)),
                    None, "lower", f"t({a}) / t({b})"))

@@ -123,6 +123,32 @@ class GbenchTest(unittest.TestCase):
         self.assertIsNone(blake3.value(older))
         self.assertIsNotNone(ratios["flat_heap/snapshot_unchecked"].value(older))
 
+    def test_guest_fuzz_ratios(self):
+        # sample: exec dirty:1 44 us against the bare call's 29 us; dirty:256 at 256 MiB 550 us, at 4 MiB 500 us
+        ms = gbench.measurements(gbench.load(SAMPLE))
+        ratios = {r.key: r for r in gbench.RATIOS}
+        bare = ratios["exec_vs_bare_call"]
+        heap = ratios["exec_dirty256_heap"]
+        self.assertEqual(bare.inputs, ["fuzz/exec/dirty:1/heap:4M", "fuzz/bare_call/dirty:1/heap:4M"])
+        self.assertEqual(heap.inputs, ["fuzz/exec/dirty:256/heap:256M", "fuzz/exec/dirty:256/heap:4M"])
+        self.assertAlmostEqual(bare.value(ms), 44.0 / 29.0, places=6)
+        self.assertAlmostEqual(heap.value(ms), 550.0 / 500.0, places=6)
+        self.assertEqual((bare.target, bare.better), (("<=", 2.0), "lower"))
+        self.assertEqual((heap.target, heap.better), (("<=", 1.3), "lower"))
+        self.assertTrue(bare.meets(bare.value(ms)))
+        self.assertFalse(bare.meets(2.01))
+        self.assertTrue(heap.meets(heap.value(ms)))
+        self.assertFalse(heap.meets(1.31))
+        self.assertAlmostEqual(ratios["exec_vs_dirty/4M"].value(ms), 500.0 / 44.0, places=6)
+        m = ms["fuzz/exec/dirty:1/heap:4M"]
+        self.assertAlmostEqual(m.counters["execs_per_s"], 1e6 / 44.0, places=3)
+        self.assertEqual(m.counters["pages_restored"], 5)
+        # without the fuzz rows (an older run, or no KVM) they read "not measured"; the others still compute
+        older = {k: v for k, v in ms.items() if not k.startswith("fuzz/")}
+        self.assertIsNone(bare.value(older))
+        self.assertIsNone(heap.value(older))
+        self.assertIsNotNone(ratios["flat_heap/snapshot_unchecked"].value(older))
+
 
 class ConvertTest(unittest.TestCase):
     def test_github_and_bencher_formats(self):
@@ -171,6 +197,13 @@ class GateTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stdout)
         self.assertIn("heavy_init_speedup_vs_elf/snapshot_xxh3", p.stdout)
         tool("gate.py", SAMPLE, "--baseline", self.baseline(heavy_init_speedup_vs_elf__snapshot_xxh3=70.0))
+
+    def test_exec_vs_bare_call_regression_fails(self):
+        # lower is better: 1.52 against a baseline of 1.1 is 38% worse; against 1.3, 17% (within 25%)
+        p = tool("gate.py", SAMPLE, "--baseline", self.baseline(exec_vs_bare_call=1.1), check=False)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("exec_vs_bare_call", p.stdout)
+        tool("gate.py", SAMPLE, "--baseline", self.baseline(exec_vs_bare_call=1.3))
 
     def test_regression_beyond_threshold_fails(self):
         p = tool("gate.py", SAMPLE, "--baseline", self.baseline(flat_heap__snapshot_unchecked=0.8), check=False)
