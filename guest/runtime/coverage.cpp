@@ -14,11 +14,11 @@
 //   __sanitizer_cov_trace_pc, which counts the edge AFL-style: the block's id is a hash of its return
 //   address, the counter index is id ^ (previous id >> 1), in a map of kHashedCounters bytes. No PC table.
 //
-// Comparisons (-fsanitize-coverage=trace-cmp, both compilers) go into one abi::CmpLog: every compare counts,
-// the first kCmpLogCapacity are recorded (operands zero-extended to 64 bits, `size` in bytes, `pc` the low 32
-// bits of the return address into the instrumented code). A switch records one compare of the value against
-// each case constant (case i at pc + i), so a switch of n cases takes n records. Floating-point compares
-// (gcc's __sanitizer_cov_trace_cmpf/cmpd) are not recorded.
+// Comparisons (-fsanitize-coverage=trace-cmp, both compilers) go into one abi::CmpLog: every compare of
+// unequal operands not both below 0x100 counts, the first kCmpLogCapacity are recorded (operands zero-extended to 64
+// bits, `size` in bytes, `pc` the low 32 bits of the return address into the instrumented code). A switch records one
+// compare of the value against each case constant (case i at pc + i), so a switch of n cases takes n records.
+// Floating-point compares (gcc's __sanitizer_cov_trace_cmpf/cmpd) are not recorded.
 #include "snapvm/abi/coverage.h"
 #include "snapvm/abi/layout.h"
 
@@ -36,6 +36,9 @@ uint32_t g_previous_block = 0;
 abi::CmpLog g_cmp_log;
 
 inline __attribute__((always_inline)) void record_cmp(uint64_t a, uint64_t b, uint32_t size, uintptr_t pc) {
+  // Equal operands need no help, and one-byte values are what byte mutations find by themselves: loop
+  // bounds and small constants would otherwise fill the log before the compares that matter (magics).
+  if (a == b || (a | b) < 0x100) return;
   const uint32_t i = g_cmp_log.count;
   if (i < abi::kCmpLogCapacity) {
     abi::CmpRecord& r = g_cmp_log.records[i];

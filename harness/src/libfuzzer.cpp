@@ -3,6 +3,7 @@
 // tests), where registering reports that none is there.
 #include "snapvm_harness/libfuzzer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -68,14 +69,33 @@ uint64_t value_hash(const Value& v) {
   return h;
 }
 
+uint32_t significant_bytes(uint64_t v) {
+  uint32_t n = 0;
+  while (v != 0) {
+    ++n;
+    v >>= 8;
+  }
+  return n;
+}
+
 // The comparisons the input made, as libFuzzer's hooks would have seen them in host code: 4- and
-// 8-byte ones feed its table of recent compares, every size its table of compared words.
+// 8-byte ones (and 2-byte ones, as libFuzzer reads its 4-byte table) feed its tables of recent compares,
+// every size its table of compared words.
 void feed_comparisons(const abi::CmpLog& log) {
   const uint32_t n = std::min(log.count, abi::kCmpLogCapacity);
+  // Each site once per input: a loop's bound compared on every turn would crowd libFuzzer's small
+  // tables out of the one compare that matters.
+  uint32_t seen[64] = {};
   for (uint32_t i = 0; i < n; ++i) {
     const abi::CmpRecord r = log.records[i];
     if (r.a == r.b || r.size == 0 || r.size > 8) continue;
-    if (r.size == 4 && __sanitizer_cov_trace_cmp4 != nullptr) {
+    // One-byte values: libFuzzer's byte mutations find those; its tables keep only longer words.
+    if (std::max(r.a, r.b) < 0x100) continue;
+    uint32_t& slot = seen[(r.pc * 0x9e3779b1u) >> 26];
+    if (slot == r.pc + 1) continue;
+    slot = r.pc + 1;
+    // 2-byte compares go to the 4-byte table too: libFuzzer tries its entries that fit 16 bits as u16.
+    if ((r.size == 2 || r.size == 4) && __sanitizer_cov_trace_cmp4 != nullptr) {
       __sanitizer_cov_trace_cmp4(static_cast<uint32_t>(r.a), static_cast<uint32_t>(r.b));
     }
     if (r.size == 8 && __sanitizer_cov_trace_cmp8 != nullptr) __sanitizer_cov_trace_cmp8(r.a, r.b);
@@ -87,6 +107,12 @@ void feed_comparisons(const abi::CmpLog& log) {
       }
       // The guest site's address stands in for the caller, so sites stay apart in libFuzzer's tables.
       __sanitizer_weak_hook_memcmp(reinterpret_cast<void*>(uintptr_t{r.pc}), a, b, r.size, 1);
+      // Compilers widen narrow compares (a u16 field tested in a 32-bit register): offer the operands
+      // at the width of their significant bytes too, which is what the input holds.
+      const uint32_t width = std::max<uint32_t>(2, std::max(significant_bytes(r.a), significant_bytes(r.b)));
+      if (width < r.size) {
+        __sanitizer_weak_hook_memcmp(reinterpret_cast<void*>(uintptr_t{r.pc} + 1), a, b, width, 1);
+      }
     }
   }
 }
@@ -203,8 +229,8 @@ GuestFuzzer* libfuzzer_open(const std::filesystem::path& file, const std::string
   auto f = GuestFuzzer::open(file, function, options);
   if (!f) {
     const bool no_kvm = f.error().code == ErrorCode::kKvmUnavailable;
-    std::cerr << "snapvm fuzz: " << (no_kvm ? "needs /dev/kvm: " : "") << file.string() << ": "
-              << f.error().to_string() << "\n";
+    std::cerr << "snapvm fuzz: " << (no_kvm ? "needs /dev/kvm: " : "") << file.string() << ": " << f.error().to_string()
+              << "\n";
     std::exit(1);
   }
   kept = std::make_unique<GuestFuzzer>(std::move(*f));

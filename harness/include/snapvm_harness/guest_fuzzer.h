@@ -80,6 +80,8 @@ class GuestFuzzer {
   // The longest input whose call fits the guest's input buffer.
   size_t max_input_size() const { return max_input_size_; }
   uint64_t runs() const { return runs_; }
+  // Bytes of guest memory (addresses past it are outside the guest).
+  uint64_t memory_size() const { return sandbox_.layout().memory_size; }
   // Pages the last restore copied back (0 before the second run).
   uint64_t last_restore_pages() const { return sandbox_.last_restore_pages(); }
   std::string_view dirty_tracking() const { return sandbox_.dirty_tracking(); }

@@ -21,7 +21,8 @@ struct CmpRecord {
 
 inline constexpr uint32_t kCmpLogCapacity = 256;
 
-// `count` counts every comparison of the input; records[0 .. min(count, kCmpLogCapacity)) hold the first ones.
+// `count` counts the input's comparisons worth a mutator's attention (operands unequal, not both below
+// 0x100); records[0 .. min(count, kCmpLogCapacity)) hold the first ones.
 struct CmpLog {
   uint32_t count;
   uint32_t capacity;  // kCmpLogCapacity, written by the guest at initialisation
