@@ -25,6 +25,9 @@ __attribute__((weak)) void __sanitizer_cov_8bit_counters_init(uint8_t* start, ui
 __attribute__((weak)) void __sanitizer_cov_pcs_init(const uintptr_t* start, const uintptr_t* stop);
 __attribute__((weak)) void __sanitizer_cov_trace_cmp4(uint32_t a, uint32_t b);
 __attribute__((weak)) void __sanitizer_cov_trace_cmp8(uint64_t a, uint64_t b);
+// libFuzzer's own entry point: present wherever libFuzzer is linked (its main or not). The hooks above are
+// not proof: the sanitizer runtimes define no-op versions of them.
+__attribute__((weak)) int LLVMFuzzerRunDriver(int* argc, char*** argv, int (*callback)(const uint8_t*, size_t));
 __attribute__((weak)) void __sanitizer_weak_hook_memcmp(void* caller_pc, const void* s1, const void* s2, size_t n,
                                                         int result);
 }
@@ -175,7 +178,8 @@ void keep_going_after_crashes(const std::string& artifact_prefix) {
 size_t distinct_crashes() { return keep_going().seen.size(); }
 
 Status register_with_libfuzzer(GuestFuzzer& fuzzer) {
-  if (__sanitizer_cov_8bit_counters_init == nullptr || __sanitizer_cov_pcs_init == nullptr) {
+  if (LLVMFuzzerRunDriver == nullptr || __sanitizer_cov_8bit_counters_init == nullptr ||
+      __sanitizer_cov_pcs_init == nullptr) {
     return make_error(ErrorCode::kInvalidConfig, "libFuzzer", "this program is not linked with libFuzzer");
   }
   static bool registered = false;
@@ -234,7 +238,7 @@ GuestFuzzer* libfuzzer_open(const std::filesystem::path& file, const std::string
     std::exit(1);
   }
   kept = std::make_unique<GuestFuzzer>(std::move(*f));
-  if (auto s = register_with_libfuzzer(*kept); !s && __sanitizer_cov_8bit_counters_init != nullptr) {
+  if (auto s = register_with_libfuzzer(*kept); !s && LLVMFuzzerRunDriver != nullptr) {
     std::cerr << "snapvm fuzz: " << s.error().to_string() << "\n";
     std::exit(1);
   }
