@@ -138,6 +138,7 @@ int fuzz_command(int argc, char** argv) {
   if (!has_max_len) words.push_back("-max_len=" + std::to_string(std::min<size_t>(4096, g_fuzzer->max_input_size())));
   words.insert(words.end(), passed.begin(), passed.end());
   std::vector<char*> args;
+  args.reserve(words.size() + 1);
   for (auto& w : words) args.push_back(w.data());
   args.push_back(nullptr);
   int fuzz_argc = static_cast<int>(words.size());

@@ -109,11 +109,13 @@ void feed_comparisons(const abi::CmpLog& log) {
         b[k] = static_cast<uint8_t>(r.b >> (8 * k));
       }
       // The guest site's address stands in for the caller, so sites stay apart in libFuzzer's tables.
+      // NOLINTNEXTLINE(performance-no-int-to-ptr): a guest address, never dereferenced
       __sanitizer_weak_hook_memcmp(reinterpret_cast<void*>(uintptr_t{r.pc}), a, b, r.size, 1);
       // Compilers widen narrow compares (a u16 field tested in a 32-bit register): offer the operands
       // at the width of their significant bytes too, which is what the input holds.
       const uint32_t width = std::max<uint32_t>(2, std::max(significant_bytes(r.a), significant_bytes(r.b)));
       if (width < r.size) {
+        // NOLINTNEXTLINE(performance-no-int-to-ptr): as above
         __sanitizer_weak_hook_memcmp(reinterpret_cast<void*>(uintptr_t{r.pc} + 1), a, b, width, 1);
       }
     }
